@@ -1,0 +1,151 @@
+package io.smalti.node;
+
+import io.smalti.node.api.RestApi;
+import io.smalti.protocol.cluster.NodeInfo;
+import io.smalti.ring.cluster.NodeDirectory;
+import io.smalti.ring.cluster.RingManager;
+import io.smalti.ring.cluster.RingStore;
+import io.smalti.ring.cluster.RingView;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+
+/**
+ * One running node agent: the actor system (cluster member), its agents and the REST API. Created by
+ * {@link #start(NodeSettings)}; stopped by {@link #stop()} or a coordinated shutdown (SIGTERM).
+ */
+public final class NodeAgent {
+    public static final String VERSION = readVersion();
+
+    private final NodeSettings settings;
+    private final ActorSystem<Void> system;
+    private final DataDirLock lock;
+    private final Instant startedAt;
+
+    private NodeAgent(NodeSettings settings, ActorSystem<Void> system, DataDirLock lock, Instant startedAt) {
+        this.settings = settings;
+        this.system = system;
+        this.lock = lock;
+        this.startedAt = startedAt;
+    }
+
+    /**
+     * Locks the data directory, starts the cluster member and its agents, and binds the REST API.
+     *
+     * @throws IllegalStateException saying what could not start (data directory, cluster port, API port)
+     */
+    public static NodeAgent start(NodeSettings settings) {
+        DataDirLock lock = DataDirLock.acquire(settings.dataDir());
+        Instant startedAt = Instant.now();
+        RingView ringView = new RingView();
+        NodeDirectory.View directory = new NodeDirectory.View();
+        String apiUrl = "http://" + settings.api().host() + ":" + settings.api().port();
+        NodeInfo self = NodeInfo.newBuilder()
+                .setName(settings.name())
+                .setClusterAddress(settings.cluster().toString())
+                .setApiUrl(apiUrl)
+                .setVersion(VERSION)
+                .setStartedAtMillis(startedAt.toEpochMilli())
+                .build();
+        ActorSystem<Void> system;
+        try {
+            system = ActorSystem.create(Behaviors.setup(ctx -> {
+                ctx.spawn(RingManager.create(settings.name(), settings.ring(), new RingStore(settings.dataDir()), ringView),
+                        "ring-manager");
+                ctx.spawn(NodeDirectory.create(self, directory), "node-directory");
+                return Behaviors.empty();
+            }), settings.clusterName(), settings.config());
+        } catch (RuntimeException e) {
+            lock.close();
+            throw new IllegalStateException("cannot start the cluster member on " + settings.cluster() + ": "
+                    + rootMessage(e), e);
+        }
+        NodeAgent agent = new NodeAgent(settings, system, lock, startedAt);
+        RestApi api = new RestApi(system, settings.name(), ringView, directory, startedAt);
+        ServerBinding binding;
+        try {
+            binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port())
+                    .bind(api.routes()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException | ExecutionException | TimeoutException e) {
+            agent.stop();
+            throw new IllegalStateException("cannot listen for the REST API on " + settings.api() + ": "
+                    + rootMessage(e), e);
+        }
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-rest-api",
+                () -> binding.unbind().thenApply(x -> Done.getInstance()));
+        system.getWhenTerminated().thenRun(lock::close);
+        return agent;
+    }
+
+    public NodeSettings settings() {
+        return settings;
+    }
+
+    public ActorSystem<Void> system() {
+        return system;
+    }
+
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    /** Completes when the actor system has terminated (after a stop, SIGTERM, or being downed). */
+    public CompletionStage<Done> whenTerminated() {
+        return system.getWhenTerminated();
+    }
+
+    /** Why the agent shut down, once it has: e.g. a JVM exit (SIGTERM) or the cluster downing this node. */
+    public Optional<CoordinatedShutdown.Reason> shutdownReason() {
+        return CoordinatedShutdown.get(system).getShutdownReason();
+    }
+
+    /** Leaves the cluster gracefully and terminates; returns when done or after {@code timeout}. */
+    public void stop(Duration timeout) {
+        try {
+            CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
+                    .toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            system.terminate();
+        }
+        lock.close();
+    }
+
+    public void stop() {
+        stop(Duration.ofSeconds(30));
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    private static String readVersion() {
+        Properties p = new Properties();
+        try (InputStream in = NodeAgent.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException ignored) {
+            // fall through to "unknown"
+        }
+        return p.getProperty("version", "unknown");
+    }
+}

@@ -1,0 +1,108 @@
+package io.smalti.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code smalti node start}: runs a node agent in the foreground until SIGTERM (graceful leave, exit 0)
+ * or until the cluster downs it (exit 1). Exit 2 means it could not start; the message says why.
+ */
+@Command(name = "smalti node start", mixinStandardHelpOptions = true, version = "smalti ${sys:smalti.version}",
+        sortOptions = false,
+        description = {"Runs a Smalti node agent in the foreground: it joins (or forms) the cluster, takes its",
+                "share of the ring and serves the REST API. SIGTERM makes it leave the cluster and exit."},
+        footer = {"", "Settings come from reference.conf, then --config FILE, then the flags above.",
+                "Example: smalti node start --name n2 --host 127.0.0.2 --join 127.0.0.1:7355 --data-dir /var/lib/smalti"})
+public final class NodeMain implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(NodeMain.class);
+
+    @Option(names = "--config", paramLabel = "FILE", description = "HOCON configuration file.")
+    Path config;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Data directory (smalti.node.data-dir).")
+    Path dataDir;
+
+    @Option(names = "--name", description = "Node name, unique in the cluster (smalti.node.name).")
+    String name;
+
+    @Option(names = "--host", description = "Address for the cluster transport and, by default, the API (smalti.node.host).")
+    String host;
+
+    @Option(names = "--port", description = "Cluster transport port (smalti.node.port).")
+    Integer port;
+
+    @Option(names = "--api-port", description = "REST API port (smalti.node.api.port).")
+    Integer apiPort;
+
+    @Option(names = "--join", paramLabel = "HOST:PORT",
+            description = "A node to join, by its cluster address; repeatable (smalti.node.seeds).")
+    List<String> join = new ArrayList<>();
+
+    public static void main(String[] args) {
+        System.setProperty("smalti.version", NodeAgent.VERSION);
+        int code = new CommandLine(new NodeMain()).execute(args);
+        System.exit(code);
+    }
+
+    @Override
+    public Integer call() {
+        NodeAgent agent;
+        try {
+            agent = NodeAgent.start(NodeSettings.load(config, overrides()));
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            System.err.println("smalti node start: " + e.getMessage());
+            return 2;
+        }
+        NodeSettings s = agent.settings();
+        log.info("Smalti {} node {} started: cluster {}, API http://{}, data {}, seeds {}",
+                NodeAgent.VERSION, s.name(), s.cluster(), s.api(), s.dataDir(),
+                s.seeds().isEmpty() ? "none (forming a new cluster)" : s.seeds());
+        agent.whenTerminated().toCompletableFuture().join();
+        boolean downed = agent.shutdownReason()
+                .map(r -> r == CoordinatedShutdown.clusterDowningReason())
+                .orElse(false);
+        if (downed) {
+            log.error("Node {} was downed by the cluster (unreachable from the majority) and stopped", s.name());
+            return 1;
+        }
+        log.info("Node {} left the cluster and stopped", s.name());
+        return 0;
+    }
+
+    private Config overrides() {
+        Config c = ConfigFactory.empty();
+        if (dataDir != null) {
+            c = c.withValue("smalti.node.data-dir", ConfigValueFactory.fromAnyRef(dataDir.toString()));
+        }
+        if (name != null) {
+            c = c.withValue("smalti.node.name", ConfigValueFactory.fromAnyRef(name));
+        }
+        if (host != null) {
+            c = c.withValue("smalti.node.host", ConfigValueFactory.fromAnyRef(host));
+        }
+        if (port != null) {
+            c = c.withValue("smalti.node.port", ConfigValueFactory.fromAnyRef(port));
+        }
+        if (apiPort != null) {
+            c = c.withValue("smalti.node.api.port", ConfigValueFactory.fromAnyRef(apiPort));
+        }
+        if (!join.isEmpty()) {
+            for (String j : join) {
+                NodeSettings.HostPort.parse(j); // fail early with the flag's own text
+            }
+            c = c.withValue("smalti.node.seeds", ConfigValueFactory.fromIterable(join));
+        }
+        return c;
+    }
+}

@@ -1,0 +1,120 @@
+package io.smalti.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import io.smalti.ring.cluster.NodeNames;
+import io.smalti.ring.cluster.RingSettings;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A node agent's settings: the {@code smalti} section of its configuration, validated, plus the Pekko
+ * configuration derived from it. Immutable.
+ *
+ * @param config the whole resolved configuration the actor system runs with
+ */
+public record NodeSettings(String clusterName, String name, Path dataDir, HostPort cluster, List<HostPort> seeds,
+                           HostPort api, RingSettings ring, Config config) {
+
+    /** A host and TCP port. */
+    public record HostPort(String host, int port) {
+        /**
+         * Parses {@code host:port}.
+         *
+         * @throws IllegalArgumentException saying what is wrong with the text
+         */
+        public static HostPort parse(String text) {
+            int colon = text == null ? -1 : text.lastIndexOf(':');
+            if (colon <= 0 || colon == text.length() - 1) {
+                throw new IllegalArgumentException("expected host:port, got '" + text + "'");
+            }
+            String host = text.substring(0, colon);
+            int port;
+            try {
+                port = Integer.parseInt(text.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("port in '" + text + "' is not a number");
+            }
+            return of(host, port, "'" + text + "'");
+        }
+
+        static HostPort of(String host, int port, String where) {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("port of " + where + " must be 1..65535, got " + port);
+            }
+            return new HostPort(host, port);
+        }
+
+        @Override
+        public String toString() {
+            return host + ":" + port;
+        }
+    }
+
+    /**
+     * Builds the settings from a configuration file (may be null), command-line overrides (dotted paths,
+     * e.g. {@code smalti.node.port}) and the defaults in {@code reference.conf}.
+     *
+     * @throws IllegalArgumentException naming the setting that is missing or wrong
+     */
+    public static NodeSettings load(Path configFile, Config overrides) {
+        Config file = ConfigFactory.empty();
+        if (configFile != null) {
+            if (!configFile.toFile().isFile()) {
+                throw new IllegalArgumentException("configuration file " + configFile + " does not exist");
+            }
+            try {
+                file = ConfigFactory.parseFile(configFile.toFile());
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException("cannot read configuration file " + configFile + ": " + e.getMessage());
+            }
+        }
+        Config merged = ConfigFactory.defaultOverrides()
+                .withFallback(overrides)
+                .withFallback(file)
+                .withFallback(ConfigFactory.defaultReferenceUnresolved());
+        try {
+            return from(merged.resolve());
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException("bad configuration: " + e.getMessage());
+        }
+    }
+
+    static NodeSettings from(Config c) {
+        Config s = c.getConfig("smalti");
+        String clusterName = s.getString("cluster-name");
+        if (!clusterName.matches("[A-Za-z0-9][A-Za-z0-9_-]*")) {
+            throw new IllegalArgumentException("smalti.cluster-name must be letters, digits, '-' or '_', got '" + clusterName + "'");
+        }
+        HostPort cluster = HostPort.of(s.getString("node.host"), s.getInt("node.port"), "smalti.node.port");
+        HostPort api = HostPort.of(s.getString("node.api.host"), s.getInt("node.api.port"), "smalti.node.api.port");
+        String name = s.getString("node.name").isBlank() ? cluster.toString() : s.getString("node.name").trim();
+        if (name.chars().anyMatch(ch -> Character.isWhitespace(ch) || Character.isISOControl(ch))) {
+            throw new IllegalArgumentException("smalti.node.name must not contain spaces or control characters, got '" + name + "'");
+        }
+        List<HostPort> seeds = new ArrayList<>();
+        for (String seed : s.getStringList("node.seeds")) {
+            seeds.add(HostPort.parse(seed));
+        }
+        Path dataDir = Path.of(s.getString("node.data-dir")).toAbsolutePath().normalize();
+        RingSettings ring;
+        try {
+            ring = RingSettings.from(c);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("smalti.ring: " + e.getMessage());
+        }
+        List<String> seedUris = seeds.stream()
+                .map(h -> "pekko://" + clusterName + "@" + h.host() + ":" + h.port()).toList();
+        Config pekko = ConfigFactory.empty()
+                .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(cluster.host()))
+                .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(cluster.port()))
+                .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(
+                        seedUris.isEmpty() ? List.of("pekko://" + clusterName + "@" + cluster) : seedUris))
+                .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(List.of(NodeNames.role(name))));
+        return new NodeSettings(clusterName, name, dataDir, cluster, List.copyOf(seeds), api, ring,
+                pekko.withFallback(c).resolve());
+    }
+}

@@ -1,0 +1,198 @@
+package io.smalti.node.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.smalti.protocol.cluster.NodeInfo;
+import io.smalti.ring.Ring;
+import io.smalti.ring.cluster.NodeDirectory;
+import io.smalti.ring.cluster.NodeNames;
+import io.smalti.ring.cluster.RingView;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.ClusterEvent.CurrentClusterState;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.util.ByteString;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+/**
+ * The node agent's REST API (JSON). Field names are stable and documented in {@code docs/api.md}.
+ * Handlers read thread-safe views (ring, directory, cluster state) and never block.
+ */
+public final class RestApi extends AllDirectives {
+    private static final ObjectMapper JSON = new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
+
+    private final Cluster cluster;
+    private final String selfName;
+    private final RingView ringView;
+    private final NodeDirectory.View directory;
+    private final Instant startedAt;
+
+    public RestApi(ActorSystem<?> system, String selfName, RingView ringView, NodeDirectory.View directory,
+                   Instant startedAt) {
+        this.cluster = Cluster.get(system);
+        this.selfName = selfName;
+        this.ringView = ringView;
+        this.directory = directory;
+        this.startedAt = startedAt;
+    }
+
+    // ---- response bodies ------------------------------------------------------------------------
+
+    /** One node's share of the ring. */
+    public record RingNode(String name, int vnodes, int replicaLoad) {}
+
+    /** A vnode changing owner whose handoff has not finished. */
+    public record Transfer(int vnode, String from, String to, String state) {}
+
+    /** GET /v1/ring */
+    public record RingBody(String answeredBy, long epoch, int size, int replicas, String claimant, String publishedAt,
+                           List<String> owners, List<RingNode> nodes, List<Transfer> transfers) {}
+
+    /** One cluster member in GET /v1/nodes. */
+    public record NodeBody(String name, String address, String status, boolean reachable, boolean leader,
+                           boolean self, String apiUrl, String version, int vnodes, String startedAt) {}
+
+    /** GET /v1/nodes */
+    public record NodesBody(String answeredBy, String leader, long ringEpoch, List<NodeBody> nodes) {}
+
+    /** GET /healthz */
+    public record HealthBody(String status, String node, String member, long ringEpoch, List<String> problems,
+                             String startedAt) {}
+
+    /** Any error. */
+    public record ErrorBody(int status, String error) {}
+
+    // ---- routes ----------------------------------------------------------------------------------
+
+    public Route routes() {
+        Route routes = concat(
+                path(segment("v1").slash("ring"), () -> get(this::ring)),
+                path(segment("v1").slash("nodes"), () -> get(this::nodes)),
+                path("healthz", () -> get(this::health)));
+        return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> routes));
+    }
+
+    private Route ring() {
+        return ringView.current()
+                .map(r -> json(StatusCodes.OK, ringBody(r)))
+                .orElseGet(() -> json(StatusCodes.SERVICE_UNAVAILABLE,
+                        new ErrorBody(503, "node " + selfName + " has no ring yet: it has not joined a cluster")));
+    }
+
+    private RingBody ringBody(Ring r) {
+        Map<String, Integer> counts = r.vnodeCounts();
+        Map<String, Integer> load = r.replicaLoad();
+        List<RingNode> nodes = counts.keySet().stream()
+                .map(n -> new RingNode(n, counts.get(n), load.get(n))).toList();
+        // Vnodes hold no replicated state yet, so a new owner takes over when the ring is applied and no
+        // transfer is ever pending; the replicated-state layer will report its handoffs here.
+        return new RingBody(selfName, r.epoch(), r.size(), r.replicas(), r.claimant(),
+                Instant.ofEpochMilli(r.publishedAtMillis()).toString(), List.of(r.ownersByVnode()), nodes, List.of());
+    }
+
+    private Route nodes() {
+        CurrentClusterState state = cluster.state();
+        Address leader = state.getLeader();
+        Set<Member> unreachable = state.getUnreachable();
+        Ring ring = ringView.current().orElse(null);
+        Map<String, Integer> counts = ring == null ? Map.of() : ring.vnodeCounts();
+        Map<String, NodeInfo> dir = directory.entries();
+        List<NodeBody> out = new ArrayList<>();
+        String leaderName = null;
+        for (Member m : state.getMembers()) {
+            String name = NodeNames.of(m);
+            boolean isLeader = m.address().equals(leader);
+            if (isLeader) {
+                leaderName = name;
+            }
+            NodeInfo info = dir.get(name);
+            out.add(new NodeBody(name, NodeNames.hostPort(m), statusName(m.status()), !unreachable.contains(m), isLeader,
+                    m.address().equals(cluster.selfMember().address()),
+                    info == null ? null : info.getApiUrl(), info == null ? null : info.getVersion(),
+                    counts.getOrDefault(name, 0),
+                    info == null ? null : Instant.ofEpochMilli(info.getStartedAtMillis()).toString()));
+        }
+        out.sort(Comparator.comparing(NodeBody::name));
+        return json(StatusCodes.OK, new NodesBody(selfName, leaderName, ring == null ? 0 : ring.epoch(), out));
+    }
+
+    private Route health() {
+        List<String> problems = new ArrayList<>();
+        Member self = cluster.selfMember();
+        if (!MemberStatus.up().equals(self.status())) {
+            problems.add("cluster member status is " + statusName(self.status()) + ", not up");
+        }
+        Ring ring = ringView.current().orElse(null);
+        if (ring == null) {
+            problems.add("no ring applied yet");
+        }
+        if (!cluster.state().getUnreachable().isEmpty()) {
+            List<String> names = cluster.state().getUnreachable().stream().map(NodeNames::of).sorted().toList();
+            problems.add("unreachable nodes: " + String.join(", ", names));
+        }
+        boolean ok = self.status().equals(MemberStatus.up()) && ring != null;
+        HealthBody body = new HealthBody(ok ? "ok" : "unavailable", selfName, statusName(self.status()),
+                ring == null ? 0 : ring.epoch(), problems, startedAt.toString());
+        return json(ok ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, body);
+    }
+
+    static String statusName(MemberStatus status) {
+        String s = status.toString();
+        return s.isEmpty() ? s : Character.toLowerCase(s.charAt(0)) + s.substring(1);
+    }
+
+    private Route json(StatusCode status, Object body) {
+        return complete(response(status, body));
+    }
+
+    private static HttpResponse response(StatusCode status, Object body) {
+        try {
+            return HttpResponse.create().withStatus(status)
+                    .withEntity(ContentTypes.APPLICATION_JSON, ByteString.fromArray(JSON.writeValueAsBytes(body)));
+        } catch (JsonProcessingException e) {
+            return HttpResponse.create().withStatus(StatusCodes.INTERNAL_SERVER_ERROR)
+                    .withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":500,\"error\":\"cannot encode response\"}");
+        }
+    }
+
+    /** Turns pekko-http's plain-text rejections (404, 405, ...) into JSON errors with the same text. */
+    private static RejectionHandler rejections() {
+        return RejectionHandler.defaultHandler().mapRejectionResponse(resp -> {
+            if (resp.entity().getContentType().equals(ContentTypes.APPLICATION_JSON)) {
+                return resp;
+            }
+            String text = resp.entity() instanceof org.apache.pekko.http.javadsl.model.HttpEntity.Strict strict
+                    ? strict.getData().utf8String() : resp.status().reason();
+            return response(resp.status(), new ErrorBody(resp.status().intValue(), text));
+        });
+    }
+
+    private static ExceptionHandler exceptions() {
+        return ExceptionHandler.newBuilder()
+                .match(IllegalArgumentException.class, e -> completeStatic(StatusCodes.BAD_REQUEST, e.getMessage()))
+                .match(RuntimeException.class, e -> completeStatic(StatusCodes.INTERNAL_SERVER_ERROR, e.toString()))
+                .build();
+    }
+
+    private static Route completeStatic(StatusCode status, String message) {
+        return new AllDirectives() {}.complete(response(status, new ErrorBody(status.intValue(), message)));
+    }
+}
