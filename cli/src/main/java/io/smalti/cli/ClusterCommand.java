@@ -1,0 +1,332 @@
+package io.smalti.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code smalti cluster}: a local cluster of node agents on this machine, for development and demos. */
+@Command(name = "cluster", mixinStandardHelpOptions = true,
+        description = "Starts, stops and shows a local cluster of node agents on loopback addresses.",
+        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class})
+final class ClusterCommand {
+
+    static final class StateOptions {
+        @Option(names = "--state-dir", paramLabel = "DIR",
+                description = "Where the cluster's configuration, data, logs and PIDs live "
+                        + "(default: $SMALTI_STATE_DIR, else $XDG_STATE_HOME/smalti, else ~/.local/state/smalti).")
+        Path stateDir;
+    }
+
+    @Command(name = "up", mixinStandardHelpOptions = true,
+            description = {"Starts N node agents in the background on 127.0.0.1, 127.0.0.2, ..., waits until every",
+                    "node reports the same ring, and prints the ring. Data is kept between runs (see --fresh)."})
+    static final class Up implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        StateOptions state = new StateOptions();
+
+        @Option(names = "--nodes", defaultValue = "3", description = "How many node agents (default: ${DEFAULT-VALUE}).")
+        int count;
+
+        @Option(names = "--ring-size", defaultValue = "64", description = "Q, vnodes in a new ring (default: ${DEFAULT-VALUE}).")
+        int ringSize;
+
+        @Option(names = "--replicas", defaultValue = "3", description = "N, replicas per key (default: ${DEFAULT-VALUE}).")
+        int replicas;
+
+        @Option(names = "--cluster-port", defaultValue = "7355",
+                description = "Cluster transport port of every node (default: ${DEFAULT-VALUE}).")
+        int clusterPort;
+
+        @Option(names = "--api-port", defaultValue = "7380", description = "REST API port of every node (default: ${DEFAULT-VALUE}).")
+        int apiPort;
+
+        @Option(names = "--single-host",
+                description = "Put every node on 127.0.0.1 with consecutive ports instead of one loopback address each.")
+        boolean singleHost;
+
+        @Option(names = "--fresh", description = "Delete the state directory first: a new cluster with a new ring.")
+        boolean fresh;
+
+        @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "180",
+                description = "How long to wait for the ring to settle (default: ${DEFAULT-VALUE}).")
+        int waitSeconds;
+
+        @Option(names = "--json", description = "Print the ring as JSON when up (progress goes to stderr).")
+        boolean json;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws JsonProcessingException {
+            if (count < 1 || count > 64) {
+                throw new Smalti.Failure("--nodes must be 1..64, got " + count);
+            }
+            if (ringSize < 8 || ringSize > 4096 || Integer.bitCount(ringSize) != 1) {
+                throw new Smalti.Failure("--ring-size must be a power of two from 8 to 4096, got " + ringSize);
+            }
+            if (replicas < 1 || replicas > Math.min(16, ringSize / 2)) {
+                throw new Smalti.Failure("--replicas must be 1.." + Math.min(16, ringSize / 2) + ", got " + replicas);
+            }
+            Path launcher = launcher();
+            LocalCluster cluster = LocalCluster.at(state.stateDir);
+            List<LocalCluster.Node> running = cluster.running();
+            if (!running.isEmpty()) {
+                throw new Smalti.Failure("a local cluster is already running from " + cluster.dir() + " ("
+                        + running.stream().map(n -> n.name() + " pid " + n.pid()).toList()
+                        + "); stop it with: smalti cluster down");
+            }
+            if (fresh) {
+                cluster.purge();
+            }
+            PrintWriter progress = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
+            LocalCluster.Plan plan = new LocalCluster.Plan(count, ringSize, replicas, clusterPort, apiPort, !singleHost);
+            progress.printf("Starting %d node agents (state in %s)%n", count, cluster.dir());
+            cluster.start(plan, launcher);
+            for (LocalCluster.Node n : cluster.nodes()) {
+                progress.printf("  %-4s pid %-7d cluster %-16s API %s%n", n.name(), n.pid(), n.clusterAddress(), n.apiUrl());
+            }
+            RingReport report;
+            try {
+                report = awaitSettled(cluster, Duration.ofSeconds(waitSeconds), progress);
+            } catch (Smalti.Failure f) {
+                progress.println("Stopping the nodes that were started...");
+                cluster.stop(Duration.ofSeconds(20));
+                throw f;
+            }
+            if (json) {
+                spec.commandLine().getOut().println(ApiClient.JSON.writerWithDefaultPrettyPrinter()
+                        .writeValueAsString(report.toJson()));
+            } else {
+                progress.println();
+                report.print(progress);
+                progress.printf("%nThe cluster is up. Try: smalti nodes, smalti ring. Stop it with: smalti cluster down%n");
+            }
+            return 0;
+        }
+
+        /**
+         * Polls every node until each is healthy and all report the same ring, owned by all of them.
+         * Prints a progress line whenever the picture changes; fails fast if a node process exits.
+         */
+        private static RingReport awaitSettled(LocalCluster cluster, Duration timeout, PrintWriter progress) {
+            ApiClient api = new ApiClient(Duration.ofSeconds(2));
+            long t0 = System.nanoTime();
+            long deadline = t0 + timeout.toNanos();
+            String lastLine = "";
+            Map<String, String> problems = new LinkedHashMap<>();
+            while (true) {
+                problems.clear();
+                List<String> parts = new ArrayList<>();
+                List<JsonNode> rings = new ArrayList<>();
+                for (LocalCluster.Node n : cluster.nodes()) {
+                    if (n.process().isEmpty()) {
+                        throw new Smalti.Failure("node " + n.name() + " (pid " + n.pid() + ") exited during start-up. "
+                                + "Last lines of " + n.log() + ":\n" + LocalCluster.tail(n.log(), 25));
+                    }
+                    try {
+                        JsonNode health = api.get(n.apiUrl(), "/healthz");
+                        JsonNode ring = api.get(n.apiUrl(), "/v1/ring");
+                        rings.add(ring);
+                        parts.add(n.name() + " " + health.path("member").asText() + " epoch " + ring.path("epoch").asLong());
+                    } catch (ApiClient.ApiException e) {
+                        problems.put(n.name(), e.getMessage());
+                        parts.add(n.name() + " " + (e.status == 0 ? "starting" : "joining"));
+                    }
+                }
+                String line = String.join(" | ", parts);
+                double elapsed = (System.nanoTime() - t0) / 1e9;
+                if (!line.equals(lastLine)) {
+                    progress.printf("  [%5.1fs] %s%n", elapsed, line);
+                    progress.flush();
+                    lastLine = line;
+                }
+                if (problems.isEmpty() && settled(rings, cluster.nodes().size())) {
+                    try {
+                        RingReport report = RingReport.fetch(api, cluster.nodes().get(0).apiUrl());
+                        if (report.agreed()) {
+                            progress.printf("  [%5.1fs] all %d nodes report ring epoch %d%n", elapsed, rings.size(),
+                                    rings.get(0).path("epoch").asLong());
+                            return report;
+                        }
+                    } catch (ApiClient.ApiException e) {
+                        problems.put(cluster.nodes().get(0).name(), e.getMessage());
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    StringBuilder msg = new StringBuilder("the cluster did not settle within " + timeout.toSeconds() + "s: ");
+                    if (problems.isEmpty()) {
+                        msg.append("nodes report different rings (").append(line).append(")");
+                    } else {
+                        problems.forEach((name, p) -> msg.append("\n  ").append(name).append(": ").append(p));
+                    }
+                    for (LocalCluster.Node n : cluster.nodes()) {
+                        if (problems.containsKey(n.name())) {
+                            msg.append("\nLast lines of ").append(n.log()).append(":\n").append(LocalCluster.tail(n.log(), 25));
+                        }
+                    }
+                    throw new Smalti.Failure(msg.toString());
+                }
+                sleep(500);
+            }
+        }
+
+        /** All rings equal (epoch and owners), and every node of the cluster owns vnodes if it can. */
+        private static boolean settled(List<JsonNode> rings, int nodes) {
+            JsonNode first = rings.get(0);
+            for (JsonNode r : rings) {
+                if (r.path("epoch").asLong() != first.path("epoch").asLong() || !r.path("owners").equals(first.path("owners"))) {
+                    return false;
+                }
+            }
+            return first.path("nodes").size() == Math.min(nodes, first.path("size").asInt());
+        }
+    }
+
+    @Command(name = "down", mixinStandardHelpOptions = true,
+            description = {"Stops the node agents `cluster up` started, one at a time: each leaves the cluster",
+                    "(SIGTERM) and is killed if it has not exited within the grace period."})
+    static final class Down implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        StateOptions state = new StateOptions();
+
+        @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "30",
+                description = "How long each node may take to leave before it is killed (default: ${DEFAULT-VALUE}).")
+        int graceSeconds;
+
+        @Option(names = "--purge", description = "Also delete the state directory: configuration, data and logs.")
+        boolean purge;
+
+        @Option(names = "--json", description = "Print the outcome as JSON.")
+        boolean json;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws JsonProcessingException {
+            LocalCluster cluster = LocalCluster.at(state.stateDir);
+            PrintWriter out = spec.commandLine().getOut();
+            if (cluster.nodes().isEmpty()) {
+                if (purge) {
+                    cluster.purge();
+                }
+                if (json) {
+                    out.println("{\"stopped\":[]}");
+                } else {
+                    out.println("No local cluster in " + cluster.dir() + ".");
+                }
+                return 0;
+            }
+            List<LocalCluster.Stopped> stopped = cluster.stop(Duration.ofSeconds(graceSeconds));
+            boolean killed = stopped.stream().anyMatch(s -> s.result().contains("killed"));
+            if (purge) {
+                cluster.purge();
+            }
+            if (json) {
+                ObjectNode root = ApiClient.JSON.createObjectNode();
+                ArrayNode arr = root.putArray("stopped");
+                for (LocalCluster.Stopped s : stopped) {
+                    arr.addObject().put("name", s.node().name()).put("pid", s.node().pid())
+                            .put("result", s.result()).put("seconds", s.took().toMillis() / 1000.0);
+                }
+                root.put("purged", purge);
+                out.println(ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+            } else {
+                Table t = new Table("NODE", "PID", "RESULT", "TOOK");
+                for (LocalCluster.Stopped s : stopped) {
+                    t.row(s.node().name(), s.node().pid() == 0 ? null : s.node().pid(), s.result(),
+                            String.format("%.1fs", s.took().toMillis() / 1000.0));
+                }
+                t.print(out, "");
+                out.println(purge ? "Deleted " + cluster.dir() + "." : "Data and logs are kept in " + cluster.dir() + ".");
+            }
+            return killed ? 1 : 0;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Shows the local cluster's node agents: PID, whether they run, and their health.")
+    static final class Status implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        StateOptions state = new StateOptions();
+
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws JsonProcessingException {
+            LocalCluster cluster = LocalCluster.at(state.stateDir);
+            ApiClient api = new ApiClient(Duration.ofSeconds(2));
+            PrintWriter out = spec.commandLine().getOut();
+            ArrayNode arr = ApiClient.JSON.createArrayNode();
+            Table t = new Table("NODE", "PID", "RUNNING", "API", "HEALTH", "LOG");
+            for (LocalCluster.Node n : cluster.nodes()) {
+                boolean alive = n.process().isPresent();
+                String health;
+                if (!alive) {
+                    health = "-";
+                } else {
+                    try {
+                        JsonNode h = api.get(n.apiUrl(), "/healthz");
+                        health = h.path("status").asText() + ", epoch " + h.path("ringEpoch").asLong();
+                    } catch (ApiClient.ApiException e) {
+                        health = e.getMessage();
+                    }
+                }
+                t.row(n.name(), alive ? n.pid() : null, alive ? "yes" : "no", n.apiUrl(), health, n.log());
+                arr.addObject().put("name", n.name()).put("pid", alive ? n.pid() : 0).put("running", alive)
+                        .put("apiUrl", n.apiUrl()).put("health", health).put("log", n.log().toString());
+            }
+            if (json) {
+                ObjectNode root = ApiClient.JSON.createObjectNode();
+                root.put("stateDir", cluster.dir().toString());
+                root.set("nodes", arr);
+                out.println(ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+            } else if (cluster.nodes().isEmpty()) {
+                out.println("No local cluster in " + cluster.dir() + ".");
+            } else {
+                t.print(out, "");
+            }
+            return 0;
+        }
+    }
+
+    /** The {@code smalti} launcher this CLI was started by (the distribution's {@code bin/smalti}). */
+    static Path launcher() {
+        String home = System.getProperty("smalti.home");
+        Path launcher = home == null ? null : Path.of(home, "bin", "smalti");
+        if (launcher == null || !Files.isExecutable(launcher)) {
+            throw new Smalti.Failure("cannot find the smalti launcher (bin/smalti) to start node agents with; "
+                    + "run this command through bin/smalti" + (home == null ? "" : " (looked in " + Objects.requireNonNull(home) + ")"));
+        }
+        return launcher;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Smalti.Failure("interrupted");
+        }
+    }
+}

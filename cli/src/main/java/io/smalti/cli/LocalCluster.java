@@ -1,0 +1,282 @@
+package io.smalti.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A cluster of node agents started on this machine by {@code smalti cluster up}: their configuration,
+ * data, logs and PIDs live under one state directory, recorded in {@code cluster.json}. Only processes
+ * recorded there, and still running the recorded configuration, are ever signalled.
+ *
+ * <p>Not thread-safe; one CLI command uses it at a time.
+ */
+final class LocalCluster {
+    static final String STATE_FILE = "cluster.json";
+
+    /** One node agent of the local cluster. */
+    record Node(String name, long pid, String host, int clusterPort, String apiUrl, Path dir) {
+        Path config() {
+            return dir.resolve("node.conf");
+        }
+
+        Path log() {
+            return dir.resolve("node.log");
+        }
+
+        Path dataDir() {
+            return dir.resolve("data");
+        }
+
+        String clusterAddress() {
+            return host + ":" + clusterPort;
+        }
+
+        /** The running process of this node, if its PID is alive and still runs this node's configuration. */
+        Optional<ProcessHandle> process() {
+            if (pid <= 0) {
+                return Optional.empty();
+            }
+            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(this::runsOurConfig);
+        }
+
+        private boolean runsOurConfig(ProcessHandle p) {
+            // /proc/PID/cmdline is exact; ProcessHandle.Info can be truncated or empty.
+            try {
+                byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline"));
+                List<String> args = Arrays.asList(new String(raw, StandardCharsets.UTF_8).split("\0"));
+                return args.contains(config().toString());
+            } catch (IOException e) {
+                return p.info().arguments().map(a -> Arrays.asList(a).contains(config().toString())).orElse(false);
+            }
+        }
+    }
+
+    private final Path dir;
+    private final List<Node> nodes = new ArrayList<>();
+
+    private LocalCluster(Path dir) {
+        this.dir = dir;
+    }
+
+    /** The local cluster state in {@code stateDir}, or in the default directory when null. */
+    static LocalCluster at(Path stateDir) {
+        LocalCluster c = new LocalCluster((stateDir != null ? stateDir : defaultStateDir()).toAbsolutePath().normalize());
+        c.load();
+        return c;
+    }
+
+    /** {@code $SMALTI_STATE_DIR}, else {@code $XDG_STATE_HOME/smalti}, else {@code ~/.local/state/smalti}. */
+    static Path defaultStateDir() {
+        String env = System.getenv("SMALTI_STATE_DIR");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        String xdg = System.getenv("XDG_STATE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "state");
+        return base.resolve("smalti");
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    List<Node> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    List<Node> running() {
+        return nodes.stream().filter(n -> n.process().isPresent()).toList();
+    }
+
+    Optional<String> firstRunningApiUrl() {
+        return running().stream().map(Node::apiUrl).findFirst();
+    }
+
+    private void load() {
+        Path file = dir.resolve(STATE_FILE);
+        if (!Files.isRegularFile(file)) {
+            return;
+        }
+        try {
+            JsonNode root = ApiClient.JSON.readTree(file.toFile());
+            for (JsonNode n : root.path("nodes")) {
+                nodes.add(new Node(n.path("name").asText(), n.path("pid").asLong(), n.path("host").asText(),
+                        n.path("clusterPort").asInt(), n.path("apiUrl").asText(), Path.of(n.path("dir").asText())));
+            }
+        } catch (IOException e) {
+            throw new Smalti.Failure("cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    private void save() {
+        ObjectNode root = ApiClient.JSON.createObjectNode();
+        root.put("updatedAt", Instant.now().toString());
+        ArrayNode arr = root.putArray("nodes");
+        for (Node n : nodes) {
+            arr.addObject().put("name", n.name()).put("pid", n.pid()).put("host", n.host())
+                    .put("clusterPort", n.clusterPort()).put("apiUrl", n.apiUrl()).put("dir", n.dir().toString());
+        }
+        try {
+            Files.createDirectories(dir);
+            Path tmp = dir.resolve(STATE_FILE + ".tmp");
+            ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), root);
+            Files.move(tmp, dir.resolve(STATE_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir.resolve(STATE_FILE), e);
+        }
+    }
+
+    /** How {@code cluster up} lays out its nodes. */
+    record Plan(int count, int ringSize, int replicas, int clusterPort, int apiPort, boolean distinctHosts) {
+        String host(int i) {
+            return distinctHosts ? "127.0.0." + (i + 1) : "127.0.0.1";
+        }
+
+        int clusterPort(int i) {
+            return distinctHosts ? clusterPort : clusterPort + i;
+        }
+
+        int apiPort(int i) {
+            return distinctHosts ? apiPort : apiPort + i;
+        }
+    }
+
+    /**
+     * Writes each node's configuration and starts it in the background (its own session, so it outlives
+     * the terminal), recording its PID before starting the next.
+     */
+    void start(Plan plan, Path launcher) {
+        nodes.clear();
+        String seed = plan.host(0) + ":" + plan.clusterPort(0);
+        for (int i = 0; i < plan.count(); i++) {
+            String name = "n" + (i + 1);
+            Path nodeDir = dir.resolve("nodes").resolve(name);
+            Node node = new Node(name, 0, plan.host(i), plan.clusterPort(i),
+                    "http://" + plan.host(i) + ":" + plan.apiPort(i), nodeDir);
+            try {
+                Files.createDirectories(node.dataDir());
+                Files.writeString(node.config(), String.join("\n",
+                        "# Written by `smalti cluster up`; rewritten on every `up`.",
+                        "smalti.node {",
+                        "  name = \"" + name + "\"",
+                        "  host = \"" + node.host() + "\"",
+                        "  port = " + node.clusterPort(),
+                        "  api.port = " + plan.apiPort(i),
+                        "  data-dir = \"" + node.dataDir() + "\"",
+                        "  seeds = [\"" + seed + "\"]",
+                        "}",
+                        "smalti.ring {",
+                        "  size = " + plan.ringSize(),
+                        "  replicas = " + plan.replicas(),
+                        "}",
+                        ""));
+            } catch (IOException e) {
+                throw new Smalti.Failure("cannot prepare " + nodeDir + ": " + e);
+            }
+            List<String> cmd = new ArrayList<>();
+            if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+                cmd.add("/usr/bin/setsid");
+            }
+            cmd.addAll(List.of(launcher.toString(), "node", "start", "--config", node.config().toString()));
+            ProcessBuilder pb = new ProcessBuilder(cmd)
+                    .directory(nodeDir.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(node.log().toFile()));
+            try {
+                Process p = pb.start();
+                nodes.add(new Node(name, p.pid(), node.host(), node.clusterPort(), node.apiUrl(), nodeDir));
+            } catch (IOException e) {
+                save();
+                throw new Smalti.Failure("cannot start node " + name + " with " + launcher + ": " + e.getMessage());
+            }
+            save();
+        }
+    }
+
+    /** The outcome of stopping one node. */
+    record Stopped(Node node, String result, Duration took) {}
+
+    /**
+     * Stops the running nodes one at a time, newest first: SIGTERM (the node leaves the cluster), then
+     * SIGKILL if it has not exited within {@code grace}. Forgets the PIDs; keeps data and logs.
+     */
+    List<Stopped> stop(Duration grace) {
+        List<Stopped> out = new ArrayList<>();
+        List<Node> reversed = new ArrayList<>(nodes);
+        java.util.Collections.reverse(reversed);
+        for (Node n : reversed) {
+            Instant t0 = Instant.now();
+            Optional<ProcessHandle> p = n.process();
+            if (p.isEmpty()) {
+                out.add(new Stopped(n, "not running", Duration.ZERO));
+                continue;
+            }
+            ProcessHandle h = p.get();
+            h.destroy();
+            String result = "left the cluster and stopped";
+            if (!waitForExit(h, grace)) {
+                h.destroyForcibly();
+                waitForExit(h, Duration.ofSeconds(5));
+                result = "did not stop within " + grace.toSeconds() + "s; killed";
+            }
+            out.add(new Stopped(n, result, Duration.between(t0, Instant.now())));
+        }
+        nodes.replaceAll(n -> new Node(n.name(), 0, n.host(), n.clusterPort(), n.apiUrl(), n.dir()));
+        save();
+        return out;
+    }
+
+    private static boolean waitForExit(ProcessHandle h, Duration timeout) {
+        try {
+            h.onExit().get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return !h.isAlive();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return !h.isAlive();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return !h.isAlive();
+        }
+    }
+
+    /** The last {@code lines} lines of a node's log, for error reports. */
+    static String tail(Path log, int lines) {
+        try {
+            List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(cannot read " + log + ": " + e.getMessage() + ")";
+        }
+    }
+
+    /** Deletes the whole state directory (data, logs, configuration). */
+    void purge() {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new Smalti.Failure("cannot delete " + dir + ": " + e.getMessage());
+        }
+        nodes.clear();
+    }
+}

@@ -1,0 +1,85 @@
+package io.smalti.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Optional;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code smalti} command. Each subcommand is a short-lived client of the node agents' REST API. */
+@Command(name = "smalti", mixinStandardHelpOptions = true, versionProvider = Smalti.Version.class,
+        description = "Smalti: a peer-to-peer platform-as-a-service runtime.",
+        subcommands = {ClusterCommand.class, RingCommand.class, NodesCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Run a node agent in the foreground with: smalti node start --help",
+                "Commands that talk to a node use --node URL, else $SMALTI_NODE, else the first running node",
+                "of the local cluster (smalti cluster up), else http://127.0.0.1:7380."})
+public final class Smalti {
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line; returns the exit code (0 ok, 1 failed, 2 bad usage). */
+    static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new Smalti());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof Failure f) {
+                cmd.getErr().println("smalti " + cmd.getCommandName() + ": " + f.getMessage());
+                return 1;
+            }
+            throw e;
+        });
+        return cli.execute(args);
+    }
+
+    /** A failure to report to the user as one clear message (exit code 1), without a stack trace. */
+    static final class Failure extends RuntimeException {
+        Failure(String message) {
+            super(message);
+        }
+    }
+
+    /** Options shared by the commands that read from a node. */
+    static final class NodeOptions {
+        @Option(names = "--node", paramLabel = "URL", description = "REST API base URL of the node to ask.")
+        String node;
+
+        @Option(names = "--json", description = "Print JSON (stable field names, see docs/cli.md).")
+        boolean json;
+
+        @Option(names = "--state-dir", paramLabel = "DIR", description = "Local cluster state directory.")
+        Path stateDir;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "5",
+                description = "How long to wait for each node to answer (default: ${DEFAULT-VALUE}).")
+        double timeoutSeconds;
+
+        /** The node URL to use, by the documented order of preference. */
+        String resolveNode() {
+            if (node != null) {
+                return node;
+            }
+            String env = System.getenv("SMALTI_NODE");
+            if (env != null && !env.isBlank()) {
+                return env;
+            }
+            Optional<String> local = LocalCluster.at(stateDir).firstRunningApiUrl();
+            return local.orElse("http://127.0.0.1:7380");
+        }
+
+        ApiClient client() {
+            return new ApiClient(java.time.Duration.ofMillis((long) (timeoutSeconds * 1000)));
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Smalti.class.getPackage().getImplementationVersion();
+            return new String[] {"smalti " + (v == null ? System.getProperty("smalti.version", "dev") : v)};
+        }
+    }
+}
