@@ -67,6 +67,7 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
                         ReplicatorMessageAdapter<Command, RingRegister> replicator,
                         String selfName, RingSettings settings, RingStore store, RingView view) {
         super(context);
+        context.setLoggerName(RingManager.class);
         this.replicator = replicator;
         this.cluster = Cluster.get(context.getSystem());
         this.selfName = selfName;

@@ -1,0 +1,125 @@
+package io.smalti.dist;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/** Helpers for tests that run the built distribution: launching it, HTTP, ports, bounded waits. */
+final class Dist {
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private Dist() {}
+
+    /** The distribution's {@code bin/smalti}; built by {@code mvn package} before the integration tests. */
+    static Path launcher() {
+        String dist = System.getProperty("smalti.dist");
+        Path launcher = dist == null ? null : Path.of(dist, "bin", "smalti");
+        if (launcher == null || !Files.isExecutable(launcher)) {
+            throw new IllegalStateException("no built distribution at " + launcher
+                    + "; run the integration tests through Maven (mvn verify)");
+        }
+        return launcher;
+    }
+
+    /** A TCP port that is free on {@code host} right now. */
+    static int freePort(String host) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot find a free port on " + host, e);
+        }
+    }
+
+    /** GETs JSON; returns null when the node does not answer or answers with an error. */
+    static JsonNode getJson(String url) {
+        try {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3))
+                    .GET().build(), HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** Polls {@code probe} until it returns non-null; fails after {@code timeout} naming what it waited for. */
+    static <T> T await(Duration timeout, String what, Supplier<T> probe) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            T v = probe.get();
+            if (v != null) {
+                return v;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout.toSeconds() + "s waiting for " + what);
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted waiting for " + what);
+            }
+        }
+    }
+
+    /** vnode counts per owner of a ring body from GET /v1/ring. */
+    static Map<String, Integer> counts(JsonNode ring) {
+        Map<String, Integer> out = new TreeMap<>();
+        ring.path("owners").forEach(o -> out.merge(o.asText(), 1, Integer::sum));
+        return out;
+    }
+
+    static List<String> owners(JsonNode ring) {
+        List<String> out = new ArrayList<>();
+        ring.path("owners").forEach(o -> out.add(o.asText()));
+        return out;
+    }
+
+    /** The result of running the CLI. */
+    record Run(int exit, String out, String err) {}
+
+    /** Runs {@code bin/smalti args...} to completion (bounded) and captures its output. */
+    static Run smalti(Duration timeout, Path workDir, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(launcher().toString());
+        cmd.addAll(List.of(args));
+        try {
+            Path out = Files.createTempFile(workDir, "out", ".txt");
+            Path err = Files.createTempFile(workDir, "err", ".txt");
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+            pb.environment().remove("SMALTI_NODE");
+            pb.environment().remove("SMALTI_STATE_DIR");
+            Process p = pb.start();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("smalti " + String.join(" ", args) + " did not finish within " + timeout
+                        + "; output so far:\n" + Files.readString(out) + Files.readString(err));
+            }
+            return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + cmd, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted running " + cmd);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package io.smalti.dist;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** One node agent started from the distribution as a separate JVM, with its own data directory and log. */
+final class NodeProcess {
+    final String name;
+    final String host;
+    final int clusterPort;
+    final int apiPort;
+    final Path dataDir;
+    final Path log;
+    private final Process process;
+
+    private NodeProcess(String name, String host, int clusterPort, int apiPort, Path dataDir, Path log, Process process) {
+        this.name = name;
+        this.host = host;
+        this.clusterPort = clusterPort;
+        this.apiPort = apiPort;
+        this.dataDir = dataDir;
+        this.log = log;
+        this.process = process;
+    }
+
+    /** Starts {@code smalti node start} for a node on {@code host}, joining {@code seed} (host:port) if given. */
+    static NodeProcess start(Path workDir, String name, String host, String seed, String... extra) throws IOException {
+        int clusterPort = Dist.freePort(host);
+        int apiPort = Dist.freePort(host);
+        Path dir = workDir.resolve(name);
+        Files.createDirectories(dir);
+        Path log = dir.resolve("node.log");
+        List<String> cmd = new ArrayList<>(List.of(Dist.launcher().toString(), "node", "start", "--name", name,
+                "--host", host, "--port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
+                "--data-dir", dir.resolve("data").toString()));
+        cmd.add("--join");
+        cmd.add(seed != null ? seed : host + ":" + clusterPort);
+        cmd.addAll(List.of(extra));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return new NodeProcess(name, host, clusterPort, apiPort, dir.resolve("data"), log, p);
+    }
+
+    String clusterAddress() {
+        return host + ":" + clusterPort;
+    }
+
+    String api() {
+        return "http://" + host + ":" + apiPort;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** SIGKILL: the node vanishes without leaving. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM, then wait for the process to exit; returns its exit code, or -1 if it is still running. */
+    int terminate(Duration timeout) throws InterruptedException {
+        process.destroy();
+        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+    }
+
+    String logText() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(cannot read " + log + ": " + e + ")";
+        }
+    }
+}
