@@ -54,6 +54,8 @@ final class ApiClient {
             throw new ApiException("cannot reach a node at " + baseUrl + " (connection refused: is it running?)", 0);
         } catch (IOException e) {
             throw new ApiException("cannot reach a node at " + baseUrl + ": " + e, 0);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException("bad node URL '" + baseUrl + "': " + e.getMessage(), 0);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ApiException("interrupted", 0);

@@ -1,0 +1,70 @@
+package io.smalti.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NodeSettingsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsFormAOneNodeClusterNamedByItsAddress() {
+        NodeSettings s = NodeSettings.load(null, ConfigFactory.empty());
+        assertEquals("127.0.0.1:7355", s.name());
+        assertEquals(7380, s.api().port());
+        assertEquals(64, s.ring().size());
+        assertEquals(3, s.ring().replicas());
+        assertEquals(List.of("pekko://smalti@127.0.0.1:7355"), s.config().getStringList("pekko.cluster.seed-nodes"));
+        assertEquals(List.of("node-name:127.0.0.1:7355"), s.config().getStringList("pekko.cluster.roles"));
+        assertEquals("keep-majority", s.config().getString("pekko.cluster.split-brain-resolver.active-strategy"));
+    }
+
+    @Test
+    void fileThenFlagsOverrideTheDefaults() throws Exception {
+        Path conf = dir.resolve("node.conf");
+        Files.writeString(conf, """
+                smalti.node { name = "n2", host = "127.0.0.2", seeds = ["127.0.0.1:7355"] }
+                smalti.ring.size = 128
+                """);
+        NodeSettings s = NodeSettings.load(conf, ConfigFactory.parseString("smalti.node.port = 9000"));
+        assertEquals("n2", s.name());
+        assertEquals("127.0.0.2", s.cluster().host());
+        assertEquals(9000, s.cluster().port());
+        assertEquals("127.0.0.2", s.api().host(), "the API binds the node's host unless told otherwise");
+        assertEquals(128, s.ring().size());
+        assertEquals(List.of("pekko://smalti@127.0.0.1:7355"), s.config().getStringList("pekko.cluster.seed-nodes"));
+        assertEquals("127.0.0.2", s.config().getString("pekko.remote.artery.canonical.hostname"));
+        assertEquals(9000, s.config().getInt("pekko.remote.artery.canonical.port"));
+    }
+
+    @Test
+    void badSettingsAreNamed() throws Exception {
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(dir.resolve("missing.conf"), ConfigFactory.empty()))
+                .getMessage().contains("missing.conf does not exist"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.ring.size = 100")))
+                .getMessage().contains("smalti.ring: ring size must be a power of two"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.node.port = 70000")))
+                .getMessage().contains("smalti.node.port must be 1..65535, got 70000"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.node.seeds = [\"host\"]")))
+                .getMessage().contains("expected host:port, got 'host'"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.node.name = \"a b\"")))
+                .getMessage().contains("must not contain spaces"));
+        Path broken = dir.resolve("broken.conf");
+        Files.writeString(broken, "smalti.node { name = ");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NodeSettings.load(broken, ConfigFactory.empty()))
+                .getMessage().contains("cannot read configuration file"));
+    }
+}
