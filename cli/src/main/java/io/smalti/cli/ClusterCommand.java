@@ -33,8 +33,7 @@ final class ClusterCommand {
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
-            description = {"Starts N node agents in the background on 127.0.0.1, 127.0.0.2, ..., waits until every",
-                    "node reports the same ring, and prints the ring. Data is kept between runs (see --fresh)."})
+            description = "Starts N node agents in the background on 127.0.0.1, 127.0.0.2, ..., waits until every node reports the same ring, and prints the ring. Data is kept between runs (see --fresh).")
     static final class Up implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         StateOptions state = new StateOptions();
@@ -199,8 +198,7 @@ final class ClusterCommand {
     }
 
     @Command(name = "down", mixinStandardHelpOptions = true,
-            description = {"Stops the node agents `cluster up` started, one at a time: each leaves the cluster",
-                    "(SIGTERM) and is killed if it has not exited within the grace period."})
+            description = "Stops the node agents `cluster up` started, one at a time: each leaves the cluster (SIGTERM) and is killed if it has not exited within the grace period.")
     static final class Down implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         StateOptions state = new StateOptions();

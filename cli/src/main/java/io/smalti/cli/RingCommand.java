@@ -9,8 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code smalti ring}: the ring as a node sees it, and whether all nodes agree. */
 @Command(name = "ring", mixinStandardHelpOptions = true,
-        description = {"Shows the ring: vnodes per node, a drawing of the ring, the owner of every vnode,",
-                "pending transfers, and whether every node reports the same epoch and owners."})
+        description = "Shows the ring: vnodes per node, a drawing of the ring, the owner of every vnode, pending transfers, and whether every node reports the same epoch and owners.")
 final class RingCommand implements Callable<Integer> {
     @Mixin
     Smalti.NodeOptions options = new Smalti.NodeOptions();

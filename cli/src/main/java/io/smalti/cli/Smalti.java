@@ -11,9 +11,9 @@ import picocli.CommandLine.Option;
 @Command(name = "smalti", mixinStandardHelpOptions = true, versionProvider = Smalti.Version.class,
         description = "Smalti: a peer-to-peer platform-as-a-service runtime.",
         subcommands = {ClusterCommand.class, RingCommand.class, NodesCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Run a node agent in the foreground with: smalti node start --help",
-                "Commands that talk to a node use --node URL, else $SMALTI_NODE, else the first running node",
-                "of the local cluster (smalti cluster up), else http://127.0.0.1:7380."})
+        footer = {"", "Run a node agent in the foreground with: smalti node start --help", "",
+                "Commands that talk to a node use --node URL, else $SMALTI_NODE, else the first running node "
+                        + "of the local cluster (smalti cluster up), else http://127.0.0.1:7380."})
 public final class Smalti {
 
     public static void main(String[] args) {

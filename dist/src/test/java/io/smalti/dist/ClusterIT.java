@@ -98,7 +98,7 @@ class ClusterIT {
             // SIGTERM n4: it leaves the cluster gracefully and exits; the others take its vnodes.
             int exit = n4.terminate(Duration.ofSeconds(45));
             assertNotEquals(-1, exit, "n4 exits within 45s of SIGTERM");
-            assertTrue(n4.logText().contains("left the cluster and stopped"), "n4 logs its graceful leave");
+            assertTrue(n4.logText().contains("Node n4 left the cluster and is stopping"), "n4 logs its graceful leave");
             JsonNode afterLeave = awaitAgreement(List.of(n1, n3), Duration.ofSeconds(60));
             assertEquals(Map.of("n1", Q / 2, "n3", Q / 2), Dist.counts(afterLeave));
         } catch (Throwable t) {

@@ -28,6 +28,7 @@ import org.apache.pekko.http.javadsl.ServerBinding;
  * {@link #start(NodeSettings)}; stopped by {@link #stop()} or a coordinated shutdown (SIGTERM).
  */
 public final class NodeAgent {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NodeAgent.class);
     public static final String VERSION = readVersion();
 
     private final NodeSettings settings;
@@ -84,8 +85,19 @@ public final class NodeAgent {
             throw new IllegalStateException("cannot listen for the REST API on " + settings.api() + ": "
                     + rootMessage(e), e);
         }
-        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-rest-api",
+        CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-rest-api",
                 () -> binding.unbind().thenApply(x -> Done.getInstance()));
+        // Logged from the shutdown itself: on SIGTERM the JVM halts as soon as its shutdown hook is done.
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "log-stop", () -> {
+            if (agent.shutdownReason().filter(r -> r == CoordinatedShutdown.clusterDowningReason()).isPresent()) {
+                LOG.error("Node {} was downed by the cluster (unreachable from the majority) and is stopping",
+                        settings.name());
+            } else {
+                LOG.info("Node {} left the cluster and is stopping", settings.name());
+            }
+            return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
+        });
         system.getWhenTerminated().thenRun(lock::close);
         return agent;
     }

@@ -20,10 +20,10 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "smalti node start", mixinStandardHelpOptions = true, version = "smalti ${sys:smalti.version}",
         sortOptions = false,
-        description = {"Runs a Smalti node agent in the foreground: it joins (or forms) the cluster, takes its",
-                "share of the ring and serves the REST API. SIGTERM makes it leave the cluster and exit."},
-        footer = {"", "Settings come from reference.conf, then --config FILE, then the flags above.",
-                "Example: smalti node start --name n2 --host 127.0.0.2 --join 127.0.0.1:7355 --data-dir /var/lib/smalti"})
+        description = "Runs a Smalti node agent in the foreground: it joins (or forms) the cluster, takes its share of the ring and serves the REST API. SIGTERM makes it leave the cluster and exit.",
+        footer = {"", "Settings come from reference.conf, then --config FILE, then the flags above.", "", "Example:",
+                "  smalti node start --name n2 --host 127.0.0.2 --join 127.0.0.1:7355 \\",
+                "      --data-dir /var/lib/smalti"})
 public final class NodeMain implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(NodeMain.class);
 
@@ -72,12 +72,7 @@ public final class NodeMain implements Callable<Integer> {
         boolean downed = agent.shutdownReason()
                 .map(r -> r == CoordinatedShutdown.clusterDowningReason())
                 .orElse(false);
-        if (downed) {
-            log.error("Node {} was downed by the cluster (unreachable from the majority) and stopped", s.name());
-            return 1;
-        }
-        log.info("Node {} left the cluster and stopped", s.name());
-        return 0;
+        return downed ? 1 : 0;
     }
 
     private Config overrides() {

@@ -1,5 +1,7 @@
 package io.smalti.node.api;
 
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -29,8 +31,6 @@ import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.util.ByteString;
-
-import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 /**
  * The node agent's REST API (JSON). Field names are stable and documented in {@code docs/api.md}.
