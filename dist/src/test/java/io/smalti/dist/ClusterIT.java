@@ -45,6 +45,7 @@ class ClusterIT {
             NodeProcess n3 = start("n3", "127.0.10.3", n1.clusterAddress());
 
             JsonNode three = awaitAgreement(List.of(n1, n2, n3), Duration.ofSeconds(90));
+            assertSafeAndEven(three);
             Map<String, Integer> counts = Dist.counts(three);
             System.out.println("3 nodes: epoch " + three.path("epoch") + ", vnodes " + counts);
             assertEquals(Set.of("n1", "n2", "n3"), counts.keySet());
@@ -58,6 +59,7 @@ class ClusterIT {
             // A fourth node joins: it takes about Q/4 vnodes, and only the surplus of the others moves.
             NodeProcess n4 = start("n4", "127.0.10.4", n1.clusterAddress());
             JsonNode four = awaitAgreement(List.of(n1, n2, n3, n4), Duration.ofSeconds(60));
+            assertSafeAndEven(four);
             Map<String, Integer> counts4 = Dist.counts(four);
             System.out.println("4 nodes: epoch " + four.path("epoch") + ", vnodes " + counts4);
             assertTrue(four.path("epoch").asLong() > three.path("epoch").asLong());
@@ -78,6 +80,7 @@ class ClusterIT {
             List<NodeProcess> survivors = List.of(n1, n3, n4);
             JsonNode afterKill = awaitAgreement(survivors, Duration.ofSeconds(90));
             double seconds = (System.nanoTime() - killedAt) / 1e9;
+            assertSafeAndEven(afterKill);
             Map<String, Integer> counts3 = Dist.counts(afterKill);
             System.out.printf("after SIGKILL of n2: ring epoch %d without n2 after %.1fs, vnodes %s%n",
                     afterKill.path("epoch").asLong(), seconds, counts3);
@@ -101,6 +104,7 @@ class ClusterIT {
             assertTrue(n4.logText().contains("Node n4 left the cluster and is stopping"), "n4 logs its graceful leave");
             JsonNode afterLeave = awaitAgreement(List.of(n1, n3), Duration.ofSeconds(60));
             assertEquals(Map.of("n1", Q / 2, "n3", Q / 2), Dist.counts(afterLeave));
+            assertSafeAndEven(afterLeave);
         } catch (Throwable t) {
             for (NodeProcess n : nodes) {
                 System.out.println("===== log of " + n.name + " (" + n.log + ") =====\n" + n.logText());
@@ -136,6 +140,36 @@ class ClusterIT {
             }
             return first;
         });
+    }
+
+    /**
+     * Claim properties (c) and (d) on a ring the cluster published: every preference list (first N
+     * distinct owners clockwise) holds min(N, owners) distinct nodes, and each node's preference-list
+     * slots are within 15% of the mean (Q=64 is at least 16 x the at most 4 nodes here). The API's own
+     * replicaLoad figures must match.
+     */
+    private static void assertSafeAndEven(JsonNode ring) {
+        List<String> owners = Dist.owners(ring);
+        int n = ring.path("replicas").asInt();
+        Set<String> distinct = new TreeSet<>(owners);
+        int want = Math.min(n, distinct.size());
+        Map<String, Integer> load = new java.util.TreeMap<>();
+        for (int v = 0; v < owners.size(); v++) {
+            List<String> list = new ArrayList<>();
+            for (int step = 0; list.size() < want; step++) {
+                String o = owners.get((v + step) % owners.size());
+                if (!list.contains(o)) {
+                    list.add(o);
+                }
+            }
+            assertEquals(want, new TreeSet<>(list).size(), "preference list of vnode " + v + ": " + list);
+            list.forEach(o -> load.merge(o, 1, Integer::sum));
+        }
+        double mean = (double) owners.size() * want / distinct.size();
+        load.forEach((node, slots) -> assertTrue(Math.abs(slots - mean) <= 0.15 * mean,
+                node + " holds " + slots + " preference-list slots, mean " + mean + ": " + load));
+        ring.path("nodes").forEach(x -> assertEquals(load.get(x.path("name").asText()).intValue(),
+                x.path("replicaLoad").asInt(), "replicaLoad reported for " + x.path("name").asText()));
     }
 
     private static int moved(JsonNode a, JsonNode b) {
