@@ -1,6 +1,5 @@
 package io.smalti.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -72,7 +71,7 @@ final class ClusterCommand {
         CommandSpec spec;
 
         @Override
-        public Integer call() throws JsonProcessingException {
+        public Integer call() {
             if (count < 1 || count > 64) {
                 throw new Smalti.Failure("--nodes must be 1..64, got " + count);
             }
@@ -109,8 +108,7 @@ final class ClusterCommand {
                 throw f;
             }
             if (json) {
-                spec.commandLine().getOut().println(ApiClient.JSON.writerWithDefaultPrettyPrinter()
-                        .writeValueAsString(report.toJson()));
+                Smalti.printJson(spec.commandLine().getOut(), report.toJson());
             } else {
                 progress.println();
                 report.print(progress);
@@ -217,7 +215,7 @@ final class ClusterCommand {
         CommandSpec spec;
 
         @Override
-        public Integer call() throws JsonProcessingException {
+        public Integer call() {
             LocalCluster cluster = LocalCluster.at(state.stateDir);
             PrintWriter out = spec.commandLine().getOut();
             if (cluster.nodes().isEmpty()) {
@@ -244,7 +242,7 @@ final class ClusterCommand {
                             .put("result", s.result()).put("seconds", s.took().toMillis() / 1000.0);
                 }
                 root.put("purged", purge);
-                out.println(ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+                Smalti.printJson(out, root);
             } else {
                 Table t = new Table("NODE", "PID", "RESULT", "TOOK");
                 for (LocalCluster.Stopped s : stopped) {
@@ -271,7 +269,7 @@ final class ClusterCommand {
         CommandSpec spec;
 
         @Override
-        public Integer call() throws JsonProcessingException {
+        public Integer call() {
             LocalCluster cluster = LocalCluster.at(state.stateDir);
             ApiClient api = new ApiClient(Duration.ofSeconds(2));
             PrintWriter out = spec.commandLine().getOut();
@@ -298,7 +296,7 @@ final class ClusterCommand {
                 ObjectNode root = ApiClient.JSON.createObjectNode();
                 root.put("stateDir", cluster.dir().toString());
                 root.set("nodes", arr);
-                out.println(ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+                Smalti.printJson(out, root);
             } else if (cluster.nodes().isEmpty()) {
                 out.println("No local cluster in " + cluster.dir() + ".");
             } else {

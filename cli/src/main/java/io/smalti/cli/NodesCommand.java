@@ -1,6 +1,5 @@
 package io.smalti.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -20,7 +19,7 @@ final class NodesCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() throws JsonProcessingException {
+    public Integer call() {
         JsonNode body;
         try {
             body = options.client().get(options.resolveNode(), "/v1/nodes");
@@ -29,7 +28,7 @@ final class NodesCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (options.json) {
-            out.println(ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(body));
+            Smalti.printJson(out, body);
         } else {
             print(body, out);
         }

@@ -1,6 +1,5 @@
 package io.smalti.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,7 +17,7 @@ final class RingCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() throws JsonProcessingException {
+    public Integer call() {
         RingReport report;
         try {
             report = RingReport.fetch(options.client(), options.resolveNode());
@@ -26,8 +25,7 @@ final class RingCommand implements Callable<Integer> {
             throw new Smalti.Failure(e.getMessage());
         }
         if (options.json) {
-            spec.commandLine().getOut().println(ApiClient.JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsString(report.toJson()));
+            Smalti.printJson(spec.commandLine().getOut(), report.toJson());
         } else {
             report.print(spec.commandLine().getOut());
         }

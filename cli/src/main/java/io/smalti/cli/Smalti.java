@@ -35,6 +35,15 @@ public final class Smalti {
         return cli.execute(args);
     }
 
+    /** Prints a JSON document, pretty-printed, for {@code --json}. */
+    static void printJson(PrintWriter out, Object document) {
+        try {
+            out.println(ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(document));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new Failure("cannot print JSON: " + e.getMessage());
+        }
+    }
+
     /** A failure to report to the user as one clear message (exit code 1), without a stack trace. */
     static final class Failure extends RuntimeException {
         Failure(String message) {

@@ -116,8 +116,8 @@ class CliIT {
             int port = Dist.freePort("127.0.0.1");
             boolean free = true;
             for (int i = 2; i <= n && free; i++) {
-                try (var s = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0." + i))) {
-                    free = true;
+                try {
+                    new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0." + i)).close();
                 } catch (java.io.IOException e) {
                     free = false;
                 }

@@ -14,11 +14,11 @@ class DataDirLockTest {
     @Test
     void aSecondAgentIsRefusedTheSameDataDirectory() throws Exception {
         Path data = dir.resolve("data");
-        try (DataDirLock first = DataDirLock.acquire(data)) {
-            // Within one JVM the second lock attempt fails the same way a second process would.
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> DataDirLock.acquire(data));
-            assertTrue(e.getMessage().contains("is in use by another node agent"), e.getMessage());
-        }
+        DataDirLock first = DataDirLock.acquire(data);
+        // Within one JVM the second lock attempt fails the same way a second process would.
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> DataDirLock.acquire(data));
+        assertTrue(e.getMessage().contains("is in use by another node agent"), e.getMessage());
+        first.close();
         DataDirLock.acquire(data).close(); // free again once released
     }
 

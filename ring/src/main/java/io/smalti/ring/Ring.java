@@ -233,11 +233,6 @@ public final class Ring {
                 && Arrays.equals(other.owners, owners);
     }
 
-    /** This ownership as a new epoch, published by {@code claimant}. */
-    public Ring withEpoch(long newEpoch, String newClaimant, long newPublishedAtMillis) {
-        return new Ring(newEpoch, replicas, nodes, owners, newClaimant, newPublishedAtMillis);
-    }
-
     int ownerIndex(int vnode) {
         return owners[vnode];
     }

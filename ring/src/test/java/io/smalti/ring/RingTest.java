@@ -82,7 +82,7 @@ class RingTest {
     @Test
     void ownershipComparisonIgnoresEpoch() {
         Ring r1 = Ring.of(1, 3, ABCD8, "a", 0);
-        Ring r2 = r1.withEpoch(2, "b", 5);
+        Ring r2 = Ring.of(2, 3, ABCD8, "b", 5);
         assertTrue(r1.sameOwnership(r2));
         assertEquals(List.of(), r1.movedVnodes(r2));
         String[] other = ABCD8.clone();

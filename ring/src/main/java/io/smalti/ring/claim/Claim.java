@@ -40,11 +40,7 @@ public final class Claim {
      * @param moved how many previously owned vnodes changed owner
      * @param minimumMoves the fewest vnodes that any balanced result must move
      */
-    public record Result(String[] owners, int moved, int minimumMoves) {
-        public boolean changed() {
-            return moved > 0 || minimumMoves > 0;
-        }
-    }
+    public record Result(String[] owners, int moved, int minimumMoves) {}
 
     private Claim() {}
 

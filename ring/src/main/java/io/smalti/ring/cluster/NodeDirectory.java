@@ -2,7 +2,6 @@ package io.smalti.ring.cluster;
 
 import io.smalti.protocol.cluster.NodeInfo;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -30,10 +29,6 @@ public final class NodeDirectory {
 
         public Map<String, NodeInfo> entries() {
             return entries.get();
-        }
-
-        public Optional<NodeInfo> get(String name) {
-            return Optional.ofNullable(entries.get().get(name));
         }
     }
 

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.smalti.ring.Ring;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -159,9 +158,5 @@ class ClaimPropertyTest {
             }
         }
         return moved;
-    }
-
-    static int spread(Map<String, Integer> counts) {
-        return Collections.max(counts.values()) - Collections.min(counts.values());
     }
 }
