@@ -52,7 +52,7 @@ class RingRegisterTest {
 
     @Test
     void serializerRoundTrips() throws Exception {
-        ClusterSerializer ser = new ClusterSerializer(null);
+        ProtocolSerializer ser = new ProtocolSerializer(null);
         for (RingRegister r : samples()) {
             assertEquals(r, ser.fromBinary(ser.toBinary(r), ser.manifest(r)));
         }

@@ -1,0 +1,28 @@
+package io.smalti.ring.vnode;
+
+import io.smalti.protocol.cluster.Transfer;
+import io.smalti.protocol.cluster.TransferList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * What the handoff manager shares with the host and the API: which replicas on this node are still
+ * receiving their records (and from whom), and the transfers of every node. Written by the handoff
+ * manager only; readable from any thread.
+ */
+final class HandoffState {
+    /** Replicas still receiving a handoff, with the node they are pulling from. */
+    final ConcurrentHashMap<ReplicaKey, String> receiving = new ConcurrentHashMap<>();
+
+    /** Each node's published transfers, by node name. */
+    final AtomicReference<Map<String, TransferList>> cluster = new AtomicReference<>(Map.of());
+
+    /** This node's transfers as last computed. */
+    final AtomicReference<List<Transfer>> local = new AtomicReference<>(List.of());
+
+    boolean isReceiving(ReplicaKey key) {
+        return receiving.containsKey(key);
+    }
+}
