@@ -36,6 +36,11 @@ final class ApiClient {
 
     /** GETs {@code path} from the node at {@code baseUrl} and parses the JSON body. */
     JsonNode get(String baseUrl, String path) throws ApiException {
+        return send(baseUrl, "GET", path, null);
+    }
+
+    /** Sends a request (with a text body, or none) and parses the JSON answer. */
+    JsonNode send(String baseUrl, String method, String path, String requestBody) throws ApiException {
         URI uri;
         try {
             uri = URI.create(stripSlash(baseUrl) + path);
@@ -44,7 +49,9 @@ final class ApiClient {
         }
         HttpResponse<String> resp;
         try {
-            resp = http.send(HttpRequest.newBuilder(uri).timeout(timeout).GET().build(),
+            HttpRequest.BodyPublisher publisher = requestBody == null ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(requestBody);
+            resp = http.send(HttpRequest.newBuilder(uri).timeout(timeout).method(method, publisher).build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (HttpConnectTimeoutException e) {
             throw new ApiException("node at " + baseUrl + " did not accept a connection within " + secs(), 0);

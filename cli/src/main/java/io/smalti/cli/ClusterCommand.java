@@ -201,8 +201,9 @@ final class ClusterCommand {
         @picocli.CommandLine.Mixin
         StateOptions state = new StateOptions();
 
-        @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "30",
-                description = "How long each node may take to leave before it is killed (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "90",
+                description = "How long each node may take to hand off its replicas and leave before it is killed "
+                        + "(default: ${DEFAULT-VALUE}).")
         int graceSeconds;
 
         @Option(names = "--purge", description = "Also delete the state directory: configuration, data and logs.")

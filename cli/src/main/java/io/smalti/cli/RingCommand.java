@@ -13,6 +13,10 @@ final class RingCommand implements Callable<Integer> {
     @Mixin
     Smalti.NodeOptions options = new Smalti.NodeOptions();
 
+    @picocli.CommandLine.Option(names = "--handoffs",
+            description = "Show only the handoffs: replicas moving between nodes, with records sent and state.")
+    boolean handoffs;
+
     @Spec
     CommandSpec spec;
 
@@ -24,7 +28,15 @@ final class RingCommand implements Callable<Integer> {
         } catch (ApiClient.ApiException e) {
             throw new Smalti.Failure(e.getMessage());
         }
-        if (options.json) {
+        if (handoffs) {
+            if (options.json) {
+                var root = ApiClient.JSON.createObjectNode().put("epoch", report.ring.path("epoch").asLong());
+                root.set("transfers", report.ring.path("transfers"));
+                Smalti.printJson(spec.commandLine().getOut(), root);
+            } else {
+                report.printTransfers(spec.commandLine().getOut());
+            }
+        } else if (options.json) {
             Smalti.printJson(spec.commandLine().getOut(), report.toJson());
         } else {
             report.print(spec.commandLine().getOut());

@@ -124,18 +124,30 @@ final class RingReport {
         }
         byVnode.print(out, "  ");
 
-        JsonNode transfers = ring.path("transfers");
         out.println();
-        if (transfers.isArray() && transfers.size() > 0) {
-            out.println("  Pending transfers:");
-            Table t = new Table("VNODE", "FROM", "TO", "STATE");
-            transfers.forEach(x -> t.row(x.path("vnode").asInt(), x.path("from").asText(), x.path("to").asText(),
-                    x.path("state").asText()));
-            t.print(out, "  ");
-        } else {
-            out.println("  No pending transfers.");
-        }
+        printTransfers(out);
         printAgreement(out);
+    }
+
+    /** The handoffs in progress (and those finished in the last seconds), cluster-wide. */
+    void printTransfers(PrintWriter out) {
+        JsonNode transfers = ring.path("transfers");
+        long active = 0;
+        for (JsonNode x : transfers) {
+            if (!"done".equals(x.path("state").asText())) {
+                active++;
+            }
+        }
+        if (transfers.size() == 0) {
+            out.println("  No handoffs.");
+            return;
+        }
+        out.printf("  Handoffs: %d in progress, %d recently done%n", active, transfers.size() - active);
+        Table t = new Table("SERVICE", "VNODE", "KIND", "FROM", "TO", "RECORDS", "STATE", "STARTED");
+        transfers.forEach(x -> t.row(x.path("service").asText(), x.path("vnode").asInt(), x.path("kind").asText(),
+                x.path("from").asText(), x.path("to").asText(), x.path("records").asLong(), x.path("state").asText(),
+                x.path("startedAt").asText()));
+        t.print(out, "  ");
     }
 
     void printAgreement(PrintWriter out) {

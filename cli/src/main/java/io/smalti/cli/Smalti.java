@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 /** The {@code smalti} command. Each subcommand is a short-lived client of the node agents' REST API. */
 @Command(name = "smalti", mixinStandardHelpOptions = true, versionProvider = Smalti.Version.class,
         description = "Smalti: a peer-to-peer platform-as-a-service runtime.",
-        subcommands = {ClusterCommand.class, RingCommand.class, NodesCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ClusterCommand.class, RingCommand.class, NodesCommand.class, VnodesCommand.class,
+                DebugCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run a node agent in the foreground with: smalti node start --help", "",
                 "Commands that talk to a node use --node URL, else $SMALTI_NODE, else the first running node "
                         + "of the local cluster (smalti cluster up), else http://127.0.0.1:7380."})
@@ -27,7 +28,7 @@ public final class Smalti {
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof Failure f) {
-                cmd.getErr().println("smalti " + cmd.getCommandName() + ": " + f.getMessage());
+                cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + f.getMessage());
                 return 1;
             }
             throw e;

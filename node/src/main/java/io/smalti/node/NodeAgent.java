@@ -2,15 +2,22 @@ package io.smalti.node;
 
 import io.smalti.node.api.RestApi;
 import io.smalti.protocol.cluster.NodeInfo;
+import io.smalti.ring.Ring;
+import io.smalti.ring.cluster.ClusterMembers;
 import io.smalti.ring.cluster.NodeDirectory;
 import io.smalti.ring.cluster.RingManager;
 import io.smalti.ring.cluster.RingStore;
 import io.smalti.ring.cluster.RingView;
+import io.smalti.ring.crdt.Hlc;
+import io.smalti.ring.kv.KvService;
+import io.smalti.ring.vnode.Vnodes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.Properties;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -22,6 +29,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 
 /**
  * One running node agent: the actor system (cluster member), its agents and the REST API. Created by
@@ -61,11 +69,19 @@ public final class NodeAgent {
                 .setVersion(VERSION)
                 .setStartedAtMillis(startedAt.toEpochMilli())
                 .build();
+        RingStore ringStore = new RingStore(settings.dataDir());
+        Optional<Ring> stored = loadStoredRing(ringStore);
+        AtomicReference<Vnodes> vnodes = new AtomicReference<>();
+        AtomicReference<org.apache.pekko.actor.typed.ActorRef<RingManager.Command>> ringManager = new AtomicReference<>();
+        Hlc clock = new Hlc();
         ActorSystem<Void> system;
         try {
             system = ActorSystem.create(Behaviors.setup(ctx -> {
-                ctx.spawn(RingManager.create(settings.name(), settings.ring(), new RingStore(settings.dataDir()), ringView),
-                        "ring-manager");
+                // The vnode framework first, so it sees every ring the ring manager applies.
+                vnodes.set(Vnodes.start(ctx, new ClusterMembers(settings.name()), ringView, stored,
+                        List.of(new KvService(settings.name(), clock)), settings.vnode()));
+                ringManager.set(ctx.spawn(RingManager.create(settings.name(), settings.ring(), ringStore, ringView),
+                        "ring-manager"));
                 ctx.spawn(NodeDirectory.create(self, directory), "node-directory");
                 return Behaviors.empty();
             }), settings.clusterName(), settings.config());
@@ -75,7 +91,13 @@ public final class NodeAgent {
                     + rootMessage(e), e);
         }
         NodeAgent agent = new NodeAgent(settings, system, lock, startedAt);
-        RestApi api = new RestApi(system, settings.name(), ringView, directory, startedAt);
+        try {
+            SchemaUtils.createIfNotExists(system).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException | ExecutionException | TimeoutException e) {
+            agent.stop();
+            throw new IllegalStateException("cannot open the journal (" + settings.journal() + "): " + rootMessage(e), e);
+        }
+        RestApi api = new RestApi(system, settings.name(), ringView, directory, awaitStarted(vnodes, agent), startedAt);
         ServerBinding binding;
         try {
             binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port())
@@ -88,6 +110,27 @@ public final class NodeAgent {
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-rest-api",
                 () -> binding.unbind().thenApply(x -> Done.getInstance()));
+        // A graceful leave hands the node's replicas to the others first (bounded), then leaves the cluster.
+        Vnodes started = api.vnodes();
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "hand-off-replicas", () -> {
+            if (agent.shutdownReason().filter(r -> r == CoordinatedShutdown.clusterDowningReason()).isPresent()) {
+                return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
+            }
+            Duration limit = settings.leaveHandoffTimeout();
+            LOG.info("Leaving: handing this node's replicas to the others (up to {})", limit);
+            return org.apache.pekko.actor.typed.javadsl.AskPattern.<RingManager.Command, Done>ask(ringManager.get(),
+                            RingManager.Drain::new, Duration.ofSeconds(5), system.scheduler())
+                    .exceptionally(e -> Done.getInstance())
+                    .thenCompose(d -> started.awaitHandedOff(limit))
+                    .thenApply(ok -> {
+                        if (ok) {
+                            LOG.info("Leaving: every replica handed off");
+                        } else {
+                            LOG.warn("Leaving: handoff not finished within {}; the other replicas hold the data", limit);
+                        }
+                        return Done.getInstance();
+                    });
+        });
         // Logged from the shutdown itself: on SIGTERM the JVM halts as soon as its shutdown hook is done.
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "log-stop", () -> {
             if (agent.shutdownReason().filter(r -> r == CoordinatedShutdown.clusterDowningReason()).isPresent()) {
@@ -100,6 +143,33 @@ public final class NodeAgent {
         });
         system.getWhenTerminated().thenRun(lock::close);
         return agent;
+    }
+
+    private static Optional<Ring> loadStoredRing(RingStore store) {
+        try {
+            return store.load();
+        } catch (IllegalStateException e) {
+            LOG.warn("Ignoring the stored ring: {}", e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** The guardian starts the vnode framework as the actor system starts; wait for it (bounded). */
+    private static Vnodes awaitStarted(AtomicReference<Vnodes> vnodes, NodeAgent agent) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (vnodes.get() == null) {
+            if (System.nanoTime() > deadline) {
+                agent.stop();
+                throw new IllegalStateException("the vnode framework did not start within 30s");
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while starting");
+            }
+        }
+        return vnodes.get();
     }
 
     public NodeSettings settings() {

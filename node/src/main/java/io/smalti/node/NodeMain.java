@@ -65,8 +65,8 @@ public final class NodeMain implements Callable<Integer> {
             return 2;
         }
         NodeSettings s = agent.settings();
-        log.info("Smalti {} node {} started: cluster {}, API http://{}, data {}, seeds {}",
-                NodeAgent.VERSION, s.name(), s.cluster(), s.api(), s.dataDir(),
+        log.info("Smalti {} node {} started: cluster {}, API http://{}, data {}, journal {}, seeds {}",
+                NodeAgent.VERSION, s.name(), s.cluster(), s.api(), s.dataDir(), s.journal(),
                 s.seeds().isEmpty() ? "none (forming a new cluster)" : s.seeds());
         agent.whenTerminated().toCompletableFuture().join();
         boolean downed = agent.shutdownReason()

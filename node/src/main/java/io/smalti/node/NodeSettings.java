@@ -6,7 +6,11 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.smalti.ring.cluster.NodeNames;
 import io.smalti.ring.cluster.RingSettings;
+import io.smalti.ring.cluster.SmaltiConfig;
+import io.smalti.ring.vnode.JournalConfig;
+import io.smalti.ring.vnode.VnodeSettings;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,7 +21,8 @@ import java.util.List;
  * @param config the whole resolved configuration the actor system runs with
  */
 public record NodeSettings(String clusterName, String name, Path dataDir, HostPort cluster, List<HostPort> seeds,
-                           HostPort api, RingSettings ring, Config config) {
+                           HostPort api, RingSettings ring, VnodeSettings vnode, String journal, Duration leaveHandoffTimeout,
+                           Config config) {
 
     /** A host and TCP port. */
     public record HostPort(String host, int port) {
@@ -75,6 +80,9 @@ public record NodeSettings(String clusterName, String name, Path dataDir, HostPo
         Config merged = ConfigFactory.defaultOverrides()
                 .withFallback(overrides)
                 .withFallback(file)
+                .withFallback(ConfigFactory.parseResources(NodeSettings.class.getClassLoader(),
+                        "io/smalti/node/pekko-defaults.conf"))
+                .withFallback(SmaltiConfig.libraryDefaults())
                 .withFallback(ConfigFactory.defaultReferenceUnresolved());
         try {
             return from(merged.resolve());
@@ -106,6 +114,17 @@ public record NodeSettings(String clusterName, String name, Path dataDir, HostPo
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("smalti.ring: " + e.getMessage());
         }
+        VnodeSettings vnode;
+        Config journalConfig;
+        try {
+            vnode = VnodeSettings.from(c);
+            journalConfig = JournalConfig.from(s.getConfig("storage"), dataDir);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("smalti." + (e.getMessage().startsWith("smalti.") ? e.getMessage()
+                    .substring("smalti.".length()) : "vnode: " + e.getMessage()));
+        }
+        String journal = s.getString("storage.journal").equals("h2")
+                ? "h2 " + dataDir.resolve("journal.mv.db") : "postgres " + s.getString("storage.postgres.url");
         List<String> seedUris = seeds.stream()
                 .map(h -> "pekko://" + clusterName + "@" + h.host() + ":" + h.port()).toList();
         Config pekko = ConfigFactory.empty()
@@ -113,8 +132,16 @@ public record NodeSettings(String clusterName, String name, Path dataDir, HostPo
                 .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(cluster.port()))
                 .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(
                         seedUris.isEmpty() ? List.of("pekko://" + clusterName + "@" + cluster) : seedUris))
-                .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(List.of(NodeNames.role(name))));
-        return new NodeSettings(clusterName, name, dataDir, cluster, List.copyOf(seeds), api, ring,
-                pekko.withFallback(c).resolve());
+                .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(List.of(NodeNames.role(name))))
+                // Outbound cluster connections leave from this node's own address (firewall rules and
+                // partition tests can then tell nodes apart even on one machine).
+                .withValue("pekko.remote.artery.advanced.tcp.outbound-client-hostname",
+                        ConfigValueFactory.fromAnyRef(cluster.host()))
+                // The handoff before a graceful leave must fit in the phase that runs it.
+                .withValue("pekko.coordinated-shutdown.phases.before-cluster-shutdown.timeout",
+                        ConfigValueFactory.fromAnyRef(s.getDuration("node.leave-handoff-timeout").plusSeconds(10)));
+        return new NodeSettings(clusterName, name, dataDir, cluster, List.copyOf(seeds), api, ring, vnode, journal,
+                s.getDuration("node.leave-handoff-timeout"),
+                pekko.withFallback(journalConfig).withFallback(c).resolve());
     }
 }

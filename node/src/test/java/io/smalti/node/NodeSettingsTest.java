@@ -25,6 +25,13 @@ class NodeSettingsTest {
         assertEquals(List.of("pekko://smalti@127.0.0.1:7355"), s.config().getStringList("pekko.cluster.seed-nodes"));
         assertEquals(List.of("node-name:127.0.0.1:7355"), s.config().getStringList("pekko.cluster.roles"));
         assertEquals("keep-majority", s.config().getString("pekko.cluster.split-brain-resolver.active-strategy"));
+        // Library settings come from Smalti's explicit layer, not from a reference.conf that classpath order could override.
+        assertEquals("org.apache.pekko.cluster.sbr.SplitBrainResolverProvider",
+                s.config().getString("pekko.cluster.downing-provider-class"));
+        assertEquals("jdbc-journal", s.config().getString("pekko.persistence.journal.plugin"));
+        assertTrue(s.config().getString("pekko-persistence-jdbc.shared-databases.smalti.db.url")
+                .startsWith("jdbc:h2:file:" + s.dataDir().resolve("journal")));
+        assertEquals("h2 " + s.dataDir().resolve("journal.mv.db"), s.journal());
     }
 
     @Test
@@ -59,6 +66,9 @@ class NodeSettingsTest {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.node.seeds = [\"host\"]")))
                 .getMessage().contains("expected host:port, got 'host'"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.storage.journal = mysql")))
+                .getMessage().contains("smalti.storage.journal must be \"h2\" or \"postgres\", got \"mysql\""));
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.node.name = \"a b\"")))
                 .getMessage().contains("must not contain spaces"));

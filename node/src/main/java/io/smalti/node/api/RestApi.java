@@ -2,14 +2,12 @@ package io.smalti.node.api;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.smalti.protocol.cluster.NodeInfo;
 import io.smalti.ring.Ring;
 import io.smalti.ring.cluster.NodeDirectory;
 import io.smalti.ring.cluster.NodeNames;
 import io.smalti.ring.cluster.RingView;
+import io.smalti.ring.vnode.Vnodes;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -30,27 +28,29 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.util.ByteString;
+import org.apache.pekko.stream.Materializer;
 
 /**
  * The node agent's REST API (JSON). Field names are stable and documented in {@code docs/api.md}.
  * Handlers read thread-safe views (ring, directory, cluster state) and never block.
  */
 public final class RestApi extends AllDirectives {
-    private static final ObjectMapper JSON = new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
-
-    private final Cluster cluster;
+        private final Cluster cluster;
     private final String selfName;
     private final RingView ringView;
     private final NodeDirectory.View directory;
+    private final Vnodes vnodes;
+    private final VnodeRoutes vnodeRoutes;
     private final Instant startedAt;
 
     public RestApi(ActorSystem<?> system, String selfName, RingView ringView, NodeDirectory.View directory,
-                   Instant startedAt) {
+                   Vnodes vnodes, Instant startedAt) {
         this.cluster = Cluster.get(system);
         this.selfName = selfName;
         this.ringView = ringView;
         this.directory = directory;
+        this.vnodes = vnodes;
+        this.vnodeRoutes = new VnodeRoutes(selfName, vnodes, Materializer.matFromSystem(system));
         this.startedAt = startedAt;
     }
 
@@ -59,8 +59,14 @@ public final class RestApi extends AllDirectives {
     /** One node's share of the ring. */
     public record RingNode(String name, int vnodes, int replicaLoad) {}
 
-    /** A vnode changing owner whose handoff has not finished. */
-    public record Transfer(int vnode, String from, String to, String state) {}
+    /**
+     * A replica of a vnode moving between nodes (or recently moved: state "done").
+     *
+     * @param kind ownership (the vnode's primary moves), replica (another preference-list slot) or hinted
+     *     (a fallback hands back what it held for a down node)
+     */
+    public record Transfer(String service, int vnode, String from, String to, long records, String state, String kind,
+                           String startedAt) {}
 
     /** GET /v1/ring */
     public record RingBody(String answeredBy, long epoch, int size, int replicas, String claimant, String publishedAt,
@@ -77,16 +83,18 @@ public final class RestApi extends AllDirectives {
     public record HealthBody(String status, String node, String member, long ringEpoch, List<String> problems,
                              String startedAt) {}
 
-    /** Any error. */
-    public record ErrorBody(int status, String error) {}
-
     // ---- routes ----------------------------------------------------------------------------------
+
+    public Vnodes vnodes() {
+        return vnodes;
+    }
 
     public Route routes() {
         Route routes = concat(
                 path(segment("v1").slash("ring"), () -> get(this::ring)),
                 path(segment("v1").slash("nodes"), () -> get(this::nodes)),
-                path("healthz", () -> get(this::health)));
+                path("healthz", () -> get(this::health)),
+                vnodeRoutes.routes());
         return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> routes));
     }
 
@@ -94,7 +102,7 @@ public final class RestApi extends AllDirectives {
         return ringView.current()
                 .map(r -> json(StatusCodes.OK, ringBody(r)))
                 .orElseGet(() -> json(StatusCodes.SERVICE_UNAVAILABLE,
-                        new ErrorBody(503, "node " + selfName + " has no ring yet: it has not joined a cluster")));
+                        new Json.ErrorBody(503, "node " + selfName + " has no ring yet: it has not joined a cluster")));
     }
 
     private RingBody ringBody(Ring r) {
@@ -102,10 +110,12 @@ public final class RestApi extends AllDirectives {
         Map<String, Integer> load = r.replicaLoad();
         List<RingNode> nodes = counts.keySet().stream()
                 .map(n -> new RingNode(n, counts.get(n), load.get(n))).toList();
-        // Vnodes hold no replicated state yet, so a new owner takes over when the ring is applied and no
-        // transfer is ever pending; the replicated-state layer will report its handoffs here.
+        List<Transfer> transfers = vnodes.transfers().stream()
+                .map(t -> new Transfer(t.getService(), t.getVnode(), t.getFrom(), t.getTo(), t.getRecords(), t.getState(),
+                        t.getKind(), Instant.ofEpochMilli(t.getStartedAtMillis()).toString()))
+                .toList();
         return new RingBody(selfName, r.epoch(), r.size(), r.replicas(), r.claimant(),
-                Instant.ofEpochMilli(r.publishedAtMillis()).toString(), List.of(r.ownersByVnode()), nodes, List.of());
+                Instant.ofEpochMilli(r.publishedAtMillis()).toString(), List.of(r.ownersByVnode()), nodes, transfers);
     }
 
     private Route nodes() {
@@ -160,17 +170,7 @@ public final class RestApi extends AllDirectives {
     }
 
     private Route json(StatusCode status, Object body) {
-        return complete(response(status, body));
-    }
-
-    private static HttpResponse response(StatusCode status, Object body) {
-        try {
-            return HttpResponse.create().withStatus(status)
-                    .withEntity(ContentTypes.APPLICATION_JSON, ByteString.fromArray(JSON.writeValueAsBytes(body)));
-        } catch (JsonProcessingException e) {
-            return HttpResponse.create().withStatus(StatusCodes.INTERNAL_SERVER_ERROR)
-                    .withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":500,\"error\":\"cannot encode response\"}");
-        }
+        return complete(Json.response(status, body));
     }
 
     /** Turns pekko-http's plain-text rejections (404, 405, ...) into JSON errors with the same text. */
@@ -181,7 +181,7 @@ public final class RestApi extends AllDirectives {
             }
             String text = resp.entity() instanceof org.apache.pekko.http.javadsl.model.HttpEntity.Strict strict
                     ? strict.getData().utf8String() : resp.status().reason();
-            return response(resp.status(), new ErrorBody(resp.status().intValue(), text));
+            return Json.error(resp.status(), text);
         });
     }
 
@@ -193,6 +193,6 @@ public final class RestApi extends AllDirectives {
     }
 
     private static Route completeStatic(StatusCode status, String message) {
-        return new AllDirectives() {}.complete(response(status, new ErrorBody(status.intValue(), message)));
+        return new AllDirectives() {}.complete(Json.error(status, message));
     }
 }

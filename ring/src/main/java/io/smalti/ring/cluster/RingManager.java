@@ -7,8 +7,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeSet;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -36,8 +39,16 @@ import org.apache.pekko.cluster.typed.Subscribe;
  */
 public final class RingManager extends AbstractBehavior<RingManager.Command> {
 
-    /** Messages the ring manager handles; all are internal. */
+    /** Messages the ring manager handles. */
     public interface Command {}
+
+    /**
+     * Before a graceful leave: mark this node as draining, so the claimant gives its vnodes to the others
+     * while it can still hand them off. Answered once the mark is stored (or could not be confirmed).
+     */
+    public record Drain(ActorRef<Done> replyTo) implements Command {}
+
+    private record DrainingChanged(Set<String> names) implements Command {}
 
     private enum Tick implements Command { INSTANCE }
 
@@ -48,6 +59,8 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
     private record Published(Replicator.UpdateResponse<RingRegister> response, Ring ring) implements Command {}
 
     private final ReplicatorMessageAdapter<Command, RingRegister> replicator;
+    private final ActorRef<DrainingSet.Command> drainingSet;
+    private Set<String> draining = Set.of();
     private final Cluster cluster;
     private final String selfName;
     private final RingSettings settings;
@@ -69,6 +82,8 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
         super(context);
         context.setLoggerName(RingManager.class);
         this.replicator = replicator;
+        this.drainingSet = context.spawn(DrainingSet.create(selfName,
+                context.messageAdapter(DrainingSet.Changed.class, c -> new DrainingChanged(c.names()))), "draining");
         this.cluster = Cluster.get(context.getSystem());
         this.selfName = selfName;
         this.settings = settings;
@@ -100,8 +115,8 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
      */
     public static Behavior<Command> create(String selfName, RingSettings settings, RingStore store, RingView view) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> DistributedData.withReplicatorMessageAdapter(
-                (ReplicatorMessageAdapter<Command, RingRegister> adapter) ->
-                        new RingManager(ctx, timers, adapter, selfName, settings, store, view))));
+                (ReplicatorMessageAdapter<Command, RingRegister> ring) ->
+                        new RingManager(ctx, timers, ring, selfName, settings, store, view))));
     }
 
     @Override
@@ -111,6 +126,15 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
                 .onMessage(ClusterChanged.class, m -> claimIfLeader())
                 .onMessageEquals(Tick.INSTANCE, this::claimIfLeader)
                 .onMessage(Published.class, this::onPublished)
+                .onMessage(Drain.class, d -> {
+                    getContext().getLog().info("Draining: asking the claimant to move this node's vnodes to the others");
+                    drainingSet.tell(new DrainingSet.Mark(settings.publishTimeout(), d.replyTo()));
+                    return this;
+                })
+                .onMessage(DrainingChanged.class, c -> {
+                    draining = c.names();
+                    return claimIfLeader();
+                })
                 .build();
     }
 
@@ -151,6 +175,11 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
         List<String> members = upMemberNames();
         if (members.isEmpty()) {
             return this;
+        }
+        // Draining nodes give up their vnodes, unless that would leave nobody to own them.
+        List<String> serving = members.stream().filter(m -> !draining.contains(m)).toList();
+        if (!serving.isEmpty()) {
+            members = serving;
         }
         Ring base = applied != null ? applied : stored;
         Object input = List.of(base == null ? -1L : base.epoch(), base == null ? 0 : base.hashCode(), members);

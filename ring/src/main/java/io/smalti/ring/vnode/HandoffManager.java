@@ -527,6 +527,7 @@ final class HandoffManager extends AbstractActorWithTimers {
         done.forEach(f -> list.add(f.transfer()));
         list.sort(java.util.Comparator.comparing(Transfer::getService).thenComparingInt(Transfer::getVnode));
         shared.local.set(List.copyOf(list));
+        shared.handingOff.set(outbound.size());
         if (!list.equals(published) && now - publishedAt >= 1000) {
             published = list;
             publishedAt = now;

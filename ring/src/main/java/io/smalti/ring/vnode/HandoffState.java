@@ -22,6 +22,9 @@ final class HandoffState {
     /** This node's transfers as last computed. */
     final AtomicReference<List<Transfer>> local = new AtomicReference<>(List.of());
 
+    /** Replicas this node still has to hand off (orphans not yet confirmed and deleted). */
+    final java.util.concurrent.atomic.AtomicInteger handingOff = new java.util.concurrent.atomic.AtomicInteger();
+
     boolean isReceiving(ReplicaKey key) {
         return receiving.containsKey(key);
     }

@@ -100,6 +100,32 @@ public final class Vnodes {
         return out;
     }
 
+    /**
+     * Completes with true once the current ring gives this node no vnodes and it has handed off every
+     * replica it held (at once if it is the ring's only node: there is nobody to hand off to); with false
+     * if that has not happened within {@code timeout}. For graceful leaves.
+     */
+    public CompletionStage<Boolean> awaitHandedOff(Duration timeout) {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        var scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "smalti-handoff-wait");
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler.scheduleWithFixedDelay(() -> {
+            Ring ring = ringView.current().orElse(null);
+            boolean owns = ring == null || ring.nodes().contains(transport.selfName());
+            boolean alone = ring != null && ring.nodes().equals(List.of(transport.selfName()));
+            if (alone || !owns && handoff.handingOff.get() == 0 && handoff.receiving.isEmpty()) {
+                done.complete(true);
+            } else if (System.nanoTime() > deadline) {
+                done.complete(false);
+            }
+        }, 200, 200, java.util.concurrent.TimeUnit.MILLISECONDS);
+        return done.whenComplete((r, e) -> scheduler.shutdownNow());
+    }
+
     public AntiEntropyCounts antiEntropy() {
         return new AntiEntropyCounts(stats.exchanges.get(), stats.repairedBuckets.get(), stats.recordsIn.get(),
                 stats.recordsOut.get());

@@ -41,7 +41,7 @@ class RingManagerTest {
                 pekko.coordinated-shutdown.exit-jvm = off
                 pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
                 smalti.ring.size = 32
-                """.formatted(NodeNames.role(name))).withFallback(ConfigFactory.load());
+                """.formatted(NodeNames.role(name))).withFallback(SmaltiConfig.libraryDefaults()).withFallback(ConfigFactory.load());
         RingView view = new RingView();
         Path data = dir.resolve(name);
         data.toFile().mkdirs();

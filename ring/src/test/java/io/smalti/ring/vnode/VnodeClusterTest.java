@@ -13,6 +13,7 @@ import io.smalti.ring.cluster.RingManager;
 import io.smalti.ring.cluster.RingSettings;
 import io.smalti.ring.cluster.RingStore;
 import io.smalti.ring.cluster.RingView;
+import io.smalti.ring.cluster.SmaltiConfig;
 import io.smalti.ring.crdt.Hlc;
 import io.smalti.ring.kv.KvClient;
 import io.smalti.ring.kv.KvService;
@@ -68,7 +69,7 @@ class VnodeClusterTest {
                 smalti.vnode.handoff.batch-size = 50
                 """.formatted(NodeNames.role(name), Q))
                 .withFallback(JournalConfig.h2(data.resolve("journal"), 2))
-                .withFallback(ConfigFactory.load()).resolve();
+                .withFallback(SmaltiConfig.libraryDefaults()).withFallback(ConfigFactory.load()).resolve();
         RingView view = new RingView();
         AtomicReference<Vnodes> vnodes = new AtomicReference<>();
         RingStore store = new RingStore(data);
