@@ -94,6 +94,75 @@ final class Dist {
         return out;
     }
 
+    /** Each vnode's preference list (node names) computed from a ring body: the first N distinct owners clockwise. */
+    static List<List<String>> preferenceLists(JsonNode ring) {
+        List<String> owners = owners(ring);
+        int n = ring.path("replicas").asInt();
+        int want = Math.min(n, new java.util.HashSet<>(owners).size());
+        List<List<String>> out = new ArrayList<>();
+        for (int v = 0; v < owners.size(); v++) {
+            List<String> list = new ArrayList<>();
+            for (int step = 0; list.size() < want; step++) {
+                String o = owners.get((v + step) % owners.size());
+                if (!list.contains(o)) {
+                    list.add(o);
+                }
+            }
+            out.add(list);
+        }
+        return out;
+    }
+
+    /**
+     * Why the cluster is not level yet, or null when it is: every replica of every vnode (the nodes of its
+     * preference list) holds exactly {@code expected} records for it, all with the same digest, and no
+     * handoff is in progress.
+     */
+    static String notLevel(List<NodeProcess> nodes, Map<Integer, Integer> expected) {
+        JsonNode ring = getJson(nodes.get(0).api() + "/v1/ring");
+        if (ring == null) {
+            return "no ring from " + nodes.get(0).name;
+        }
+        for (JsonNode t : ring.path("transfers")) {
+            if (!"done".equals(t.path("state").asText())) {
+                return "handoff in progress: " + t;
+            }
+        }
+        Map<String, Map<Integer, JsonNode>> replicas = new TreeMap<>();
+        for (NodeProcess n : nodes) {
+            JsonNode v = getJson(n.api() + "/v1/vnodes");
+            if (v == null) {
+                return "no answer from " + n.name;
+            }
+            Map<Integer, JsonNode> byVnode = new TreeMap<>();
+            v.path("replicas").forEach(r -> byVnode.put(r.path("vnode").asInt(), r));
+            replicas.put(n.name, byVnode);
+        }
+        List<List<String>> prefs = preferenceLists(ring);
+        for (int v = 0; v < prefs.size(); v++) {
+            String digest = null;
+            for (String holder : prefs.get(v)) {
+                Map<Integer, JsonNode> held = replicas.get(holder);
+                if (held == null) {
+                    return "ring owner " + holder + " is not among the nodes asked";
+                }
+                JsonNode r = held.get(v);
+                long records = r == null ? 0 : r.path("records").asLong();
+                int want = expected.getOrDefault(v, 0);
+                if (records != want) {
+                    return "kv/" + v + " on " + holder + " holds " + records + " records, expected " + want;
+                }
+                if (r != null) {
+                    if (digest != null && !digest.equals(r.path("digest").asText())) {
+                        return "kv/" + v + " replicas differ (digest " + digest + " vs " + r.path("digest").asText() + " on " + holder + ")";
+                    }
+                    digest = r.path("digest").asText();
+                }
+            }
+        }
+        return null;
+    }
+
     /** The result of running the CLI. */
     record Run(int exit, String out, String err) {}
 

@@ -16,16 +16,32 @@ final class NodeProcess {
     final int apiPort;
     final Path dataDir;
     final Path log;
-    private final Process process;
+    private final List<String> command;
+    private Process process;
 
-    private NodeProcess(String name, String host, int clusterPort, int apiPort, Path dataDir, Path log, Process process) {
+    private NodeProcess(String name, String host, int clusterPort, int apiPort, Path dataDir, Path log,
+                        List<String> command) throws IOException {
         this.name = name;
         this.host = host;
         this.clusterPort = clusterPort;
         this.apiPort = apiPort;
         this.dataDir = dataDir;
         this.log = log;
-        this.process = process;
+        this.command = command;
+        launch();
+    }
+
+    private void launch() throws IOException {
+        process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    /** Starts the node again after it stopped: same name, ports, data directory and log. */
+    void restart() throws IOException {
+        if (process.isAlive()) {
+            throw new IllegalStateException(name + " is still running");
+        }
+        launch();
     }
 
     /** Starts {@code smalti node start} for a node on {@code host}, joining {@code seed} (host:port) if given. */
@@ -41,8 +57,7 @@ final class NodeProcess {
         cmd.add("--join");
         cmd.add(seed != null ? seed : host + ":" + clusterPort);
         cmd.addAll(List.of(extra));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        return new NodeProcess(name, host, clusterPort, apiPort, dir.resolve("data"), log, p);
+        return new NodeProcess(name, host, clusterPort, apiPort, dir.resolve("data"), log, List.copyOf(cmd));
     }
 
     String clusterAddress() {
@@ -65,6 +80,11 @@ final class NodeProcess {
     void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** SIGSTOP / SIGCONT: the process freezes (or resumes) without losing its connections. */
+    void signal(String sig) throws IOException, InterruptedException {
+        new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start().waitFor();
     }
 
     /** SIGTERM, then wait for the process to exit; returns its exit code, or -1 if it is still running. */

@@ -257,7 +257,9 @@ final class HandoffManager extends AbstractActorWithTimers {
             for (ReplicaKey key : local) {
                 if (!Routing.holds(ring, key.vnode(), self) && !outbound.containsKey(key)
                         && key.vnode() < ring.size()) {
-                    outbound.put(key, new Outbound(key, leftBehind.getOrDefault(key, "hinted")));
+                    Outbound out = new Outbound(key, leftBehind.getOrDefault(key, "hinted"));
+                    out.targets = ring.preferenceList(key.vnode()).nodes();
+                    outbound.put(key, out);
                 }
             }
             int working = (int) outbound.values().stream().filter(o -> o.inFlight).count();
