@@ -4,9 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -23,7 +27,7 @@ final class RingReport {
     /** What one member reports. {@code error} is set when it could not be asked. */
     record NodeAgreement(String name, String apiUrl, long epoch, boolean sameOwners, String error) {}
 
-    private RingReport(JsonNode ring, List<NodeAgreement> agreement) {
+    RingReport(JsonNode ring, List<NodeAgreement> agreement) {
         this.ring = ring;
         this.agreement = agreement;
     }
@@ -129,6 +133,18 @@ final class RingReport {
         printAgreement(out);
     }
 
+    /** How long a transfer took (done) or has been running, e.g. "1.3s". */
+    private static String took(JsonNode transfer) {
+        try {
+            Instant start = Instant.parse(transfer.path("startedAt").asText());
+            String finished = transfer.path("finishedAt").asText(null);
+            Instant end = finished == null ? Instant.now() : Instant.parse(finished);
+            return String.format(Locale.ROOT, "%.1fs", Duration.between(start, end).toMillis() / 1000.0);
+        } catch (DateTimeParseException e) {
+            return "";
+        }
+    }
+
     /** The handoffs in progress (and those finished in the last seconds), cluster-wide. */
     void printTransfers(PrintWriter out) {
         JsonNode transfers = ring.path("transfers");
@@ -143,10 +159,10 @@ final class RingReport {
             return;
         }
         out.printf("  Handoffs: %d in progress, %d recently done%n", active, transfers.size() - active);
-        Table t = new Table("SERVICE", "VNODE", "KIND", "FROM", "TO", "RECORDS", "STATE", "STARTED");
+        Table t = new Table("SERVICE", "VNODE", "KIND", "FROM", "TO", "RECORDS", "STATE", "BY", "STARTED", "TOOK");
         transfers.forEach(x -> t.row(x.path("service").asText(), x.path("vnode").asInt(), x.path("kind").asText(),
                 x.path("from").asText(), x.path("to").asText(), x.path("records").asLong(), x.path("state").asText(),
-                x.path("startedAt").asText()));
+                x.path("reportedBy").asText(), x.path("startedAt").asText(), took(x)));
         t.print(out, "  ");
     }
 

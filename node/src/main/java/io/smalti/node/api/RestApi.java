@@ -64,9 +64,12 @@ public final class RestApi extends AllDirectives {
      *
      * @param kind ownership (the vnode's primary moves), replica (another preference-list slot) or hinted
      *     (a fallback hands back what it held for a down node)
+     * @param reportedBy the node running this side of the transfer: {@code to} pulls, {@code from} forwards
+     *     and then deletes its copy
+     * @param finishedAt when the state became done, else null
      */
     public record Transfer(String service, int vnode, String from, String to, long records, String state, String kind,
-                           String startedAt) {}
+                           String startedAt, String finishedAt, String reportedBy) {}
 
     /** GET /v1/ring */
     public record RingBody(String answeredBy, long epoch, int size, int replicas, String claimant, String publishedAt,
@@ -110,10 +113,13 @@ public final class RestApi extends AllDirectives {
         Map<String, Integer> load = r.replicaLoad();
         List<RingNode> nodes = counts.keySet().stream()
                 .map(n -> new RingNode(n, counts.get(n), load.get(n))).toList();
-        List<Transfer> transfers = vnodes.transfers().stream()
-                .map(t -> new Transfer(t.getService(), t.getVnode(), t.getFrom(), t.getTo(), t.getRecords(), t.getState(),
-                        t.getKind(), Instant.ofEpochMilli(t.getStartedAtMillis()).toString()))
-                .toList();
+        List<Transfer> transfers = vnodes.transfers().stream().map(reported -> {
+            var t = reported.transfer();
+            return new Transfer(t.getService(), t.getVnode(), t.getFrom(), t.getTo(), t.getRecords(), t.getState(),
+                    t.getKind(), Instant.ofEpochMilli(t.getStartedAtMillis()).toString(),
+                    t.getFinishedAtMillis() == 0 ? null : Instant.ofEpochMilli(t.getFinishedAtMillis()).toString(),
+                    reported.reportedBy());
+        }).toList();
         return new RingBody(selfName, r.epoch(), r.size(), r.replicas(), r.claimant(),
                 Instant.ofEpochMilli(r.publishedAtMillis()).toString(), List.of(r.ownersByVnode()), nodes, transfers);
     }

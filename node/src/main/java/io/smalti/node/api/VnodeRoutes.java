@@ -7,6 +7,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.google.protobuf.ByteString;
 import io.smalti.ring.crdt.Hlc;
 import io.smalti.ring.kv.KvClient;
+import io.smalti.ring.vnode.VnodeTransport;
 import io.smalti.ring.vnode.Vnodes;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -71,7 +72,7 @@ final class VnodeRoutes extends AllDirectives {
         return concat(
                 get(() -> parameterOptional("r", rq -> completeWithFuture(read(key, quorum(rq, r))))),
                 put(() -> parameterOptional("w", wq -> extractRequestEntity(entity -> completeWithFuture(
-                        entity.toStrict(5_000, materializer)
+                        VnodeTransport.adopt(entity.toStrict(5_000, materializer), materializer.executionContext())
                                 .thenCompose(strict -> write(key, strict.getData(), quorum(wq, w))))))),
                 delete(() -> parameterOptional("w", wq -> completeWithFuture(delete(key, quorum(wq, w))))));
     }

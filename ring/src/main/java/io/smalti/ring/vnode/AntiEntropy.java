@@ -138,23 +138,17 @@ final class AntiEntropy extends AbstractActorWithTimers {
     /** Copies the records of {@code buckets} from one replica to another ("host" = this node's). */
     private CompletionStage<Void> copy(Ring ring, ReplicaKey key, BitSet buckets, String from, String to,
                                        Duration timeout, long[] totals, int counter) {
-        BucketRequest.Builder req = BucketRequest.newBuilder();
-        buckets.stream().forEach(req::addBuckets);
-        CompletionStage<VnodeEnvelope> records = "host".equals(from)
-                ? transport.ask(host, p -> env(ring, key, p).setBucketRequest(req).build(), timeout)
-                : transport.ask(from, p -> env(ring, key, p).setBucketRequest(req).build(), timeout);
-        return records.thenCompose(r -> {
-            Replicate rep = r.getReplicate();
-            if (rep.getRecordsCount() == 0) {
-                return CompletableFuture.completedFuture(null);
-            }
-            totals[counter] += rep.getRecordsCount();
-            Replicate.Builder send = rep.toBuilder().setAck(true);
-            CompletionStage<VnodeEnvelope> ack = "host".equals(to)
-                    ? transport.ask(host, p -> env(ring, key, p).setReplicate(send).build(), timeout)
-                    : transport.ask(to, p -> env(ring, key, p).setReplicate(send).build(), timeout);
-            return ack.thenApply(a -> null);
-        });
+        return BucketCopy.copy(buckets, settings.handoffBatch(), req -> ("host".equals(from)
+                        ? transport.ask(host, p -> env(ring, key, p).setBucketRequest(req).build(), timeout)
+                        : transport.ask(from, p -> env(ring, key, p).setBucketRequest(req).build(), timeout))
+                        .thenApply(VnodeEnvelope::getSyncBatch),
+                records -> {
+                    Replicate.Builder send = Replicate.newBuilder().addAllRecords(records).setAck(true);
+                    return "host".equals(to)
+                            ? transport.ask(host, p -> env(ring, key, p).setReplicate(send).build(), timeout)
+                            : transport.ask(to, p -> env(ring, key, p).setReplicate(send).build(), timeout);
+                })
+                .thenAccept(n -> totals[counter] += n);
     }
 
     private static CompletionStage<Digest> digest(CompletionStage<VnodeEnvelope> reply) {

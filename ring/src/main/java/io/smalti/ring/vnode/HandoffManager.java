@@ -400,8 +400,8 @@ final class HandoffManager extends AbstractActorWithTimers {
                     return pushed;
                 }));
             }
-            return chain.thenCompose(pushed -> Patterns.askWithReplyTo(host,
-                            r -> new VnodeHost.DeleteReplica(key, digest, r), timeout)
+            return chain.thenCompose(pushed -> transport.adopt(Patterns.askWithReplyTo(host,
+                            r -> new VnodeHost.DeleteReplica(key, digest, r), timeout))
                     .thenApply(reply -> reply instanceof VnodeHost.ReplicaDeleted
                             ? new OrphanStep(key, gen, "done", pushed[0], "")
                             : new OrphanStep(key, gen, "refused", pushed[0], "records changed during the check")));
@@ -439,9 +439,11 @@ final class HandoffManager extends AbstractActorWithTimers {
                                 if (differ.isEmpty()) {
                                     return CompletableFuture.completedFuture(0L);
                                 }
-                                return bucketsOf(key, differ).thenCompose(records -> transport.ask(target,
-                                        path -> envelope(key, path).setReplicate(records.toBuilder().setAck(true)).build(),
-                                        timeout).thenApply(ack -> (long) records.getRecordsCount()));
+                                return BucketCopy.copy(differ, settings.handoffBatch(),
+                                        req -> transport.ask(host, path -> envelope(key, path).setBucketRequest(req).build(),
+                                                timeout).thenApply(VnodeEnvelope::getSyncBatch),
+                                        records -> transport.ask(target, path -> envelope(key, path).setReplicate(
+                                                Replicate.newBuilder().addAllRecords(records).setAck(true)).build(), timeout));
                             });
                 });
     }
@@ -496,15 +498,9 @@ final class HandoffManager extends AbstractActorWithTimers {
                         r.getDigestReply().getRecords()));
     }
 
-    private CompletionStage<Replicate> bucketsOf(ReplicaKey key, BitSet buckets) {
-        BucketRequest.Builder b = BucketRequest.newBuilder();
-        buckets.stream().forEach(b::addBuckets);
-        return transport.ask(host, path -> envelope(key, path).setBucketRequest(b).build(), settings.requestTimeout())
-                .thenApply(VnodeEnvelope::getReplicate);
-    }
-
     private void remember(Transfer t) {
-        done.addLast(new Finished(t, System.currentTimeMillis()));
+        long now = System.currentTimeMillis();
+        done.addLast(new Finished(t.toBuilder().setFinishedAtMillis(now).build(), now));
     }
 
     private static Transfer transfer(ReplicaKey key, String from, String to, long records, String state, String kind,

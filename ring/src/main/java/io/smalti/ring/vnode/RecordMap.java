@@ -96,9 +96,12 @@ public final class RecordMap implements VnodeReplicaState {
     }
 
     @Override
-    public List<Record> inBuckets(BitSet wanted) {
+    public List<Record> inBuckets(BitSet wanted, String afterKey, int max) {
         List<Record> out = new ArrayList<>();
-        for (Map.Entry<String, ByteString> e : records.entrySet()) {
+        for (Map.Entry<String, ByteString> e : records.tailMap(afterKey, false).entrySet()) {
+            if (out.size() >= max) {
+                break;
+            }
             if (wanted.get(Digest.bucketOf(e.getKey()))) {
                 out.add(record(e.getKey(), e.getValue()));
             }

@@ -1,6 +1,7 @@
 package io.smalti.ring.vnode;
 
 import com.google.protobuf.ByteString;
+import io.smalti.protocol.vnode.BucketRequest;
 import io.smalti.protocol.vnode.DigestReply;
 import io.smalti.protocol.vnode.Failure;
 import io.smalti.protocol.vnode.ReadReply;
@@ -168,12 +169,8 @@ final class ReplicaActor extends AbstractPersistentActor {
             }
             case SYNC_REQUEST -> {
                 int max = Math.max(1, env.getSyncRequest().getMaxRecords());
-                List<Record> batch = state.fold(env.getSyncRequest().getAfterKey(), max);
-                SyncBatch.Builder b = SyncBatch.newBuilder().addAllRecords(batch).setDone(batch.size() < max);
-                if (!batch.isEmpty()) {
-                    b.setLastKey(batch.get(batch.size() - 1).getKey());
-                }
-                transport.reply(env, VnodeEnvelope.newBuilder().setSyncBatch(b), getSelf());
+                transport.reply(env, VnodeEnvelope.newBuilder().setSyncBatch(
+                        page(state.fold(env.getSyncRequest().getAfterKey(), max), max, settings.handoffBatchBytes())), getSelf());
             }
             case DIGEST_REQUEST -> {
                 Digest d = state.digest();
@@ -184,10 +181,12 @@ final class ReplicaActor extends AbstractPersistentActor {
                 transport.reply(env, VnodeEnvelope.newBuilder().setDigestReply(r), getSelf());
             }
             case BUCKET_REQUEST -> {
+                BucketRequest req = env.getBucketRequest();
                 BitSet wanted = new BitSet(Digest.BUCKETS);
-                env.getBucketRequest().getBucketsList().forEach(wanted::set);
-                transport.reply(env, VnodeEnvelope.newBuilder()
-                        .setReplicate(Replicate.newBuilder().addAllRecords(state.inBuckets(wanted))), getSelf());
+                req.getBucketsList().forEach(wanted::set);
+                int max = Math.max(1, req.getMaxRecords());
+                transport.reply(env, VnodeEnvelope.newBuilder().setSyncBatch(
+                        page(state.inBuckets(wanted, req.getAfterKey(), max), max, settings.handoffBatchBytes())), getSelf());
             }
             default -> transport.reply(env, VnodeEnvelope.newBuilder().setFailure(Failure.newBuilder()
                     .setCode(Failure.Code.BAD_REQUEST)
@@ -318,5 +317,29 @@ final class ReplicaActor extends AbstractPersistentActor {
             deleteRequester.tell(new Deleted(key, getSelf()), getSelf());
             deleteRequester = null;
         }
+    }
+
+    /**
+     * A batch of {@code candidates} (up to {@code max} records in key order) cut to {@code maxBytes} so it
+     * fits one cluster message; at least one record. Done only when no record was cut and fewer than
+     * {@code max} were found.
+     */
+    static SyncBatch page(List<Record> candidates, int max, int maxBytes) {
+        SyncBatch.Builder b = SyncBatch.newBuilder();
+        int bytes = 0;
+        for (Record r : candidates) {
+            int size = r.getSerializedSize() + 8;
+            if (b.getRecordsCount() > 0 && bytes + size > maxBytes) {
+                break;
+            }
+            b.addRecords(r);
+            bytes += size;
+        }
+        boolean cut = b.getRecordsCount() < candidates.size();
+        b.setDone(!cut && candidates.size() < max);
+        if (b.getRecordsCount() > 0) {
+            b.setLastKey(b.getRecords(b.getRecordsCount() - 1).getKey());
+        }
+        return b.build();
     }
 }

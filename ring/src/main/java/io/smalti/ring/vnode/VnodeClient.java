@@ -26,7 +26,8 @@ import org.apache.pekko.actor.ActorRef;
  * use. A write goes to the first available replica of the key's preference list (its coordinator), which
  * answers once W replicas have journaled it; a read asks every available replica, merges the first R
  * answers, and afterwards repairs any replica whose answer was stale. Unavailable preference-list
- * nodes are replaced by fallbacks. Thread-safe; calls never block.
+ * nodes are replaced by fallbacks. W and R are capped at the preference list's length, which is smaller
+ * than N only while the ring has fewer than N owners. Thread-safe; calls never block.
  */
 public final class VnodeClient {
 
@@ -89,7 +90,9 @@ public final class VnodeClient {
                     "no replica of " + service + "/" + vnode + " is available"));
         }
         PreferenceList.Replica coordinator = replicas.get(0);
-        Coordinate.Builder c = Coordinate.newBuilder().setKey(key).setCommand(command).setW(w)
+        // A ring with fewer owners than W cannot hold W replicas (a one-node cluster holds one): ask for what it can.
+        int quorum = Math.min(w, ring.preferenceList(vnode).replicas().size());
+        Coordinate.Builder c = Coordinate.newBuilder().setKey(key).setCommand(command).setW(quorum)
                 .setFallback(coordinator.role() == PreferenceList.Role.FALLBACK);
         replicas.subList(1, replicas.size()).forEach(r -> c.addReplicas(r.node()));
         // The coordinator gives up at request-timeout; allow for the hop back.
@@ -120,7 +123,7 @@ public final class VnodeClient {
         }
         int vnode = KeySpace.vnode(ring, key);
         List<PreferenceList.Replica> replicas = Routing.replicas(ring, vnode, transport.members());
-        int quorum = Math.min(r, Math.max(1, ring.replicas()));
+        int quorum = Math.min(r, ring.preferenceList(vnode).replicas().size());
         if (replicas.size() < quorum) {
             return CompletableFuture.failedFuture(new VnodeException(Failure.Code.NOT_SERVING,
                     "only " + replicas.size() + " replica(s) of " + service + "/" + vnode + " are available; R=" + quorum));

@@ -7,7 +7,6 @@ import io.smalti.protocol.vnode.Failure;
 import io.smalti.protocol.vnode.ReadReply;
 import io.smalti.protocol.vnode.ReadyReply;
 import io.smalti.protocol.vnode.Record;
-import io.smalti.protocol.vnode.Replicate;
 import io.smalti.protocol.vnode.SyncBatch;
 import io.smalti.protocol.vnode.VnodeEnvelope;
 import io.smalti.ring.PreferenceList;
@@ -211,7 +210,7 @@ final class VnodeHost extends AbstractActorWithStash {
         switch (env.getBodyCase()) {
             case READ -> reply.setReadReply(ReadReply.newBuilder().setFound(false));
             case SYNC_REQUEST -> reply.setSyncBatch(SyncBatch.newBuilder().setDone(true));
-            case BUCKET_REQUEST -> reply.setReplicate(Replicate.getDefaultInstance());
+            case BUCKET_REQUEST -> reply.setSyncBatch(SyncBatch.newBuilder().setDone(true));
             case DIGEST_REQUEST -> {
                 DigestReply.Builder d = DigestReply.newBuilder().setRecords(0);
                 for (int i = 0; i < Digest.BUCKETS; i++) {

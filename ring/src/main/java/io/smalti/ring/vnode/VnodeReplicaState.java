@@ -32,8 +32,11 @@ public interface VnodeReplicaState {
     /** Up to {@code max} records with keys after {@code afterKey} (exclusive; "" = from the start), in key order. */
     List<Record> fold(String afterKey, int max);
 
-    /** Every record whose key falls in one of the given {@link Digest} buckets. */
-    List<Record> inBuckets(java.util.BitSet buckets);
+    /**
+     * Up to {@code max} records with keys after {@code afterKey} (exclusive; "" = from the start) that fall
+     * in one of the given {@link Digest} buckets, in key order.
+     */
+    List<Record> inBuckets(java.util.BitSet buckets, String afterKey, int max);
 
     boolean isEmpty();
 

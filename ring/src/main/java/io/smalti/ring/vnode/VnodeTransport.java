@@ -26,6 +26,8 @@ public final class VnodeTransport {
     private final ExtendedActorSystem system;
     private final ClusterMembers members;
     private final ConcurrentHashMap<Address, ActorRef> hosts = new ConcurrentHashMap<>();
+    /** Resolved reply paths of long-lived actors (replicas): resolving parses a URI. */
+    private final ConcurrentHashMap<String, ActorRef> resolved = new ConcurrentHashMap<>();
 
     public VnodeTransport(ActorSystem system, ClusterMembers members) {
         this.system = (ExtendedActorSystem) system;
@@ -52,7 +54,18 @@ public final class VnodeTransport {
     }
 
     public ActorRef resolve(String path) {
-        return system.provider().resolveActorRef(path);
+        if (path.contains("/temp/")) {
+            return system.provider().resolveActorRef(path);
+        }
+        ActorRef ref = resolved.get(path);
+        if (ref == null) {
+            if (resolved.size() > 100_000) {
+                resolved.clear(); // replicas come and go; keep the cache bounded
+            }
+            ref = system.provider().resolveActorRef(path);
+            resolved.put(path, ref);
+        }
+        return ref;
     }
 
     /** Sends to a node's host; false when the node is not a member. */
@@ -85,8 +98,30 @@ public final class VnodeTransport {
     }
 
     public CompletionStage<VnodeEnvelope> ask(ActorRef target, Function<String, VnodeEnvelope> build, Duration timeout) {
-        return Patterns.askWithReplyTo(target, replyTo -> build.apply(path(replyTo)), timeout)
+        return adopt(Patterns.askWithReplyTo(target, replyTo -> build.apply(path(replyTo)), timeout))
                 .thenApply(VnodeEnvelope.class::cast);
+    }
+
+    /**
+     * A plain future completed on the actor system's dispatcher with the outcome of {@code stage}. Chain
+     * on Pekko's futures only through this: they run every continuation asynchronously on the JDK's
+     * default executor, which on a machine with two cores or fewer starts a new thread per task.
+     */
+    public <T> CompletableFuture<T> adopt(CompletionStage<T> stage) {
+        return adopt(stage, system.dispatcher());
+    }
+
+    /** {@link #adopt(CompletionStage)} for callers without a transport. */
+    public static <T> CompletableFuture<T> adopt(CompletionStage<T> stage, java.util.concurrent.Executor executor) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        stage.whenCompleteAsync((value, err) -> {
+            if (err != null) {
+                out.completeExceptionally(err);
+            } else {
+                out.complete(value);
+            }
+        }, executor);
+        return out;
     }
 
     /** The node is not (or no longer) a cluster member. */

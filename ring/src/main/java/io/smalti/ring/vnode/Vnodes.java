@@ -87,16 +87,20 @@ public final class Vnodes {
         return client;
     }
 
+    /** A transfer as the node running it reports it. */
+    public record ReportedTransfer(String reportedBy, Transfer transfer) {}
+
     /** Every node's transfers (this node's as of now), sorted by service and vnode; only current members. */
-    public List<Transfer> transfers() {
-        List<Transfer> out = new ArrayList<>(handoff.local.get());
+    public List<ReportedTransfer> transfers() {
+        List<ReportedTransfer> out = new ArrayList<>();
+        handoff.local.get().forEach(t -> out.add(new ReportedTransfer(transport.selfName(), t)));
         for (Map.Entry<String, TransferList> e : handoff.cluster.get().entrySet()) {
             if (!e.getKey().equals(transport.selfName()) && transport.members().get(e.getKey()).isPresent()) {
-                out.addAll(e.getValue().getTransfersList());
+                e.getValue().getTransfersList().forEach(t -> out.add(new ReportedTransfer(e.getKey(), t)));
             }
         }
-        out.sort(Comparator.comparing(Transfer::getService).thenComparingInt(Transfer::getVnode)
-                .thenComparing(Transfer::getFrom));
+        out.sort(Comparator.comparing((ReportedTransfer r) -> r.transfer().getService())
+                .thenComparingInt(r -> r.transfer().getVnode()).thenComparing(r -> r.transfer().getFrom()));
         return out;
     }
 
@@ -135,7 +139,7 @@ public final class Vnodes {
     public CompletionStage<List<ReplicaInfo>> replicas() {
         Duration timeout = settings.requestTimeout();
         Ring ring = ringView.current().orElse(null);
-        return Patterns.ask(host, new VnodeHost.ListReplicas(), timeout).thenCompose(set -> {
+        return transport.adopt(Patterns.ask(host, new VnodeHost.ListReplicas(), timeout)).thenCompose(set -> {
             List<CompletableFuture<ReplicaInfo>> infos = new ArrayList<>();
             for (ReplicaKey key : ((VnodeHost.ReplicaSet) set).keys()) {
                 infos.add(transport.ask(host, path -> VnodeEnvelope.newBuilder().setService(key.service())

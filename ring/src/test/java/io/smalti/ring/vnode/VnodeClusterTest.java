@@ -106,7 +106,10 @@ class VnodeClusterTest {
         for (int i = 0; i < 500; i++) {
             String key = "key-" + i;
             Node via = List.of(a, b, c).get(i % 3);
-            puts.add(via.kv().put(key, ByteString.copyFromUtf8("v" + i), 2).toCompletableFuture()
+            // Every fourth value is 40 KB: a vnode's records then exceed one cluster message (256 KiB),
+            // so handoff and repair must page them.
+            ByteString value = ByteString.copyFromUtf8("v" + i + (i % 4 == 0 ? "x".repeat(40_000) : ""));
+            puts.add(via.kv().put(key, value, 2).toCompletableFuture()
                     .thenAccept(w -> {
                         assertTrue(w.acks() >= 2, "W=2 acknowledged");
                         synchronized (written) {
@@ -154,7 +157,7 @@ class VnodeClusterTest {
     /** No node receiving or handing off anything. */
     private void awaitQuiet(List<Node> nodes) {
         await(() -> nodes.stream().allMatch(n -> n.vnodes().transfers().stream()
-                .allMatch(t -> t.getState().equals("done"))) ? true : null,
+                .allMatch(t -> t.transfer().getState().equals("done"))) ? true : null,
                 "handoffs to finish: " + nodes.stream().map(n -> n.vnodes().transfers()).toList());
     }
 
