@@ -16,9 +16,12 @@ import java.util.Map;
  * Measures a ring change's handoff rate from outside: polls a node's {@code GET /v1/ring} until the ring
  * has the expected number of nodes and every transfer is done, then prints how many records the
  * receiving nodes pulled and how fast (records over the span from the first start to the last finish).
+ * Counts only transfers that started after SINCE (milliseconds since the epoch; default: when it
+ * started, less a second). Each node
+ * publishes its transfers about once a second, so it waits for three quiet seconds before it ends.
  *
  * <pre>
- * java -cp benchmarks.jar io.smalti.bench.load.HandoffWatch URL NODES TIMEOUT_SECONDS
+ * java -cp benchmarks.jar io.smalti.bench.load.HandoffWatch URL NODES TIMEOUT_SECONDS [SINCE]
  * </pre>
  */
 public final class HandoffWatch {
@@ -28,16 +31,19 @@ public final class HandoffWatch {
     record Done(String kind, long records, Instant started, Instant finished) {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 3) {
-            System.err.println("usage: HandoffWatch URL NODES TIMEOUT_SECONDS");
+        if (args.length != 3 && args.length != 4) {
+            System.err.println("usage: HandoffWatch URL NODES TIMEOUT_SECONDS [SINCE_EPOCH_MILLIS]");
             System.exit(2);
         }
         String url = args[0];
         int nodes = Integer.parseInt(args[1]);
         long deadline = System.nanoTime() + Duration.ofSeconds(Long.parseLong(args[2])).toNanos();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        Instant since = args.length == 4 ? Instant.ofEpochMilli(Long.parseLong(args[3])) : Instant.now().minusSeconds(1);
         Map<String, Done> done = new LinkedHashMap<>();
         int polls = 0;
+        long quietSince = 0;
+        int lastCount = -1;
         while (true) {
             if (System.nanoTime() > deadline) {
                 System.err.println("handoffs did not finish in time; seen so far: " + done.size());
@@ -56,7 +62,8 @@ public final class HandoffWatch {
                 for (JsonNode t : ring.path("transfers")) {
                     if (!"done".equals(t.path("state").asText())) {
                         active = true;
-                    } else if (t.path("reportedBy").asText().equals(t.path("to").asText())) {
+                    } else if (t.path("reportedBy").asText().equals(t.path("to").asText())
+                            && !Instant.parse(t.path("startedAt").asText()).isBefore(since)) {
                         done.put(t.path("service").asText() + "/" + t.path("vnode").asInt() + "/" + t.path("from").asText()
                                         + ">" + t.path("to").asText() + "@" + t.path("startedAt").asText(),
                                 new Done(t.path("kind").asText(), t.path("records").asLong(),
@@ -67,7 +74,13 @@ public final class HandoffWatch {
                     System.err.printf("  ring epoch %d, %d nodes, %d transfers done, %s%n", ring.path("epoch").asLong(),
                             ring.path("nodes").size(), done.size(), active ? "handoffs running" : "idle");
                 }
-                if (!active && ring.path("nodes").size() == nodes && !done.isEmpty()) {
+                boolean quiet = !active && ring.path("nodes").size() == nodes && !done.isEmpty() && done.size() == lastCount;
+                lastCount = done.size();
+                if (!quiet) {
+                    quietSince = 0;
+                } else if (quietSince == 0) {
+                    quietSince = System.nanoTime();
+                } else if (System.nanoTime() - quietSince > Duration.ofSeconds(3).toNanos()) {
                     break;
                 }
             }

@@ -1,5 +1,7 @@
 package io.smalti.ring.cluster;
 
+import static io.smalti.ring.testing.Await.await;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -99,22 +100,5 @@ class RingManagerTest {
             }
             return first;
         }, "nodes " + nodes.stream().map(n -> n.name() + "=" + n.view().current()).toList() + " to agree on owners " + owners);
-    }
-
-    private static <T> T await(Duration timeout, Supplier<T> probe, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            T v = probe.get();
-            if (v != null) {
-                return v;
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
     }
 }

@@ -17,6 +17,7 @@ import io.smalti.ring.cluster.SmaltiConfig;
 import io.smalti.ring.crdt.Hlc;
 import io.smalti.ring.kv.KvClient;
 import io.smalti.ring.kv.KvService;
+import io.smalti.ring.testing.Await;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -205,20 +206,7 @@ class VnodeClusterTest {
         }, "every replica to hold its vnode's keys");
     }
 
-    static <T> T await(Supplier<T> probe, String what) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            T v = probe.get();
-            if (v != null) {
-                return v;
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        throw new AssertionError("timed out waiting for " + what);
+    private static <T> T await(Supplier<T> probe, String what) {
+        return Await.await(Duration.ofSeconds(60), probe, what);
     }
 }
