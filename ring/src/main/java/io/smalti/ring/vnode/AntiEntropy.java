@@ -1,6 +1,5 @@
 package io.smalti.ring.vnode;
 
-import io.smalti.protocol.vnode.BucketRequest;
 import io.smalti.protocol.vnode.DigestRequest;
 import io.smalti.protocol.vnode.ReadyQuery;
 import io.smalti.protocol.vnode.Replicate;

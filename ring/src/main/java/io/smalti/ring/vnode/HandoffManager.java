@@ -2,7 +2,6 @@ package io.smalti.ring.vnode;
 
 import io.smalti.protocol.cluster.Transfer;
 import io.smalti.protocol.cluster.TransferList;
-import io.smalti.protocol.vnode.BucketRequest;
 import io.smalti.protocol.vnode.DigestRequest;
 import io.smalti.protocol.vnode.Failure;
 import io.smalti.protocol.vnode.ReadyQuery;
