@@ -94,6 +94,12 @@ final class ClusterCommand {
             }
             PrintWriter progress = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
             LocalCluster.Plan plan = new LocalCluster.Plan(count, ringSize, replicas, clusterPort, apiPort, !singleHost);
+            List<String> busy = plan.addressesInUse();
+            if (!busy.isEmpty()) {
+                throw new Smalti.Failure("cannot start the local cluster: " + String.join(", ", busy)
+                        + " already in use (another Smalti cluster, e.g. from another --state-dir, or another program); "
+                        + "stop it or choose other ports with --cluster-port/--api-port");
+            }
             progress.printf("Starting %d node agents (state in %s)%n", count, cluster.dir());
             cluster.start(plan, launcher);
             for (LocalCluster.Node n : cluster.nodes()) {

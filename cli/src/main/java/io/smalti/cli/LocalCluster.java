@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -142,6 +144,31 @@ final class LocalCluster {
 
     /** How {@code cluster up} lays out its nodes. */
     record Plan(int count, int ringSize, int replicas, int clusterPort, int apiPort, boolean distinctHosts) {
+        /**
+         * The addresses this plan needs that something else already listens on, e.g. a cluster started
+         * from another state directory: its nodes would answer our health checks.
+         */
+        List<String> addressesInUse() {
+            List<String> busy = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                for (int port : new int[] {clusterPort(i), apiPort(i)}) {
+                    if (!free(host(i), port)) {
+                        busy.add(host(i) + ":" + port);
+                    }
+                }
+            }
+            return busy;
+        }
+
+        private static boolean free(String host, int port) {
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress(host, port));
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
         String host(int i) {
             return distinctHosts ? "127.0.0." + (i + 1) : "127.0.0.1";
         }
