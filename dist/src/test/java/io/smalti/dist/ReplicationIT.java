@@ -350,11 +350,15 @@ class ReplicationIT {
         kv.acked.values().forEach(a -> expected.merge(a.vnode(), 1, Integer::sum));
         String[] last = {""};
         long t0 = System.nanoTime();
-        Dist.await(timeout, "every replica to hold every key (last: " + last[0] + ")", () -> {
-            String why = Dist.notLevel(group, expected);
-            last[0] = why;
-            return why == null ? true : null;
-        });
+        try {
+            Dist.await(timeout, "every replica to hold every key", () -> {
+                String why = Dist.notLevel(group, expected);
+                last[0] = why;
+                return why == null ? true : null;
+            });
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; last difference: " + last[0], e);
+        }
         System.out.printf("every replica holds every key (%d keys on %d nodes) after %.1fs%n",
                 kv.acked.size(), group.size(), (System.nanoTime() - t0) / 1e9);
     }

@@ -252,7 +252,9 @@ final class HandoffManager extends AbstractActorWithTimers {
                 step(in);
             }
         }
+        long computedFor = -1;
         if (ring != null && host != null) {
+            computedFor = ring.epoch();
             for (ReplicaKey key : local) {
                 if (!Routing.holds(ring, key.vnode(), self) && !outbound.containsKey(key)
                         && key.vnode() < ring.size()) {
@@ -273,6 +275,9 @@ final class HandoffManager extends AbstractActorWithTimers {
             }
         }
         publish(now);
+        if (computedFor >= 0) {
+            shared.handingOffEpoch.set(computedFor);
+        }
     }
 
     // ---- inbound: pull batches ------------------------------------------------------------------

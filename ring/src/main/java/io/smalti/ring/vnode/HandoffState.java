@@ -5,6 +5,8 @@ import io.smalti.protocol.cluster.TransferList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -23,7 +25,14 @@ final class HandoffState {
     final AtomicReference<List<Transfer>> local = new AtomicReference<>(List.of());
 
     /** Replicas this node still has to hand off (orphans not yet confirmed and deleted). */
-    final java.util.concurrent.atomic.AtomicInteger handingOff = new java.util.concurrent.atomic.AtomicInteger();
+    final AtomicInteger handingOff = new AtomicInteger();
+
+    /**
+     * The ring epoch {@link #handingOff} was computed for (-1: none yet). Written after it, so a reader
+     * that sees this epoch also sees the count computed for it: right after a ring is applied, the count
+     * is still the previous ring's.
+     */
+    final AtomicLong handingOffEpoch = new AtomicLong(-1);
 
     boolean isReceiving(ReplicaKey key) {
         return receiving.containsKey(key);

@@ -121,7 +121,9 @@ public final class Vnodes {
             Ring ring = ringView.current().orElse(null);
             boolean owns = ring == null || ring.nodes().contains(transport.selfName());
             boolean alone = ring != null && ring.nodes().equals(List.of(transport.selfName()));
-            if (alone || !owns && handoff.handingOff.get() == 0 && handoff.receiving.isEmpty()) {
+            // Only a count computed for this ring says anything: the one before still lists the old ring's work.
+            boolean counted = ring != null && handoff.handingOffEpoch.get() >= ring.epoch();
+            if (alone || !owns && counted && handoff.handingOff.get() == 0 && handoff.receiving.isEmpty()) {
                 done.complete(true);
             } else if (System.nanoTime() > deadline) {
                 done.complete(false);
