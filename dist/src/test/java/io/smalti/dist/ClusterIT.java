@@ -154,14 +154,9 @@ class ClusterIT {
         Set<String> distinct = new TreeSet<>(owners);
         int want = Math.min(n, distinct.size());
         Map<String, Integer> load = new java.util.TreeMap<>();
-        for (int v = 0; v < owners.size(); v++) {
-            List<String> list = new ArrayList<>();
-            for (int step = 0; list.size() < want; step++) {
-                String o = owners.get((v + step) % owners.size());
-                if (!list.contains(o)) {
-                    list.add(o);
-                }
-            }
+        List<List<String>> lists = Dist.preferenceLists(ring);
+        for (int v = 0; v < lists.size(); v++) {
+            List<String> list = lists.get(v);
             assertEquals(want, new TreeSet<>(list).size(), "preference list of vnode " + v + ": " + list);
             list.forEach(o -> load.merge(o, 1, Integer::sum));
         }

@@ -17,19 +17,19 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
-import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 
 /**
  * One running node agent: the actor system (cluster member), its agents and the REST API. Created by
@@ -71,14 +71,14 @@ public final class NodeAgent {
                 .build();
         RingStore ringStore = new RingStore(settings.dataDir());
         Optional<Ring> stored = loadStoredRing(ringStore);
-        AtomicReference<Vnodes> vnodes = new AtomicReference<>();
+        CompletableFuture<Vnodes> vnodes = new CompletableFuture<>();
         AtomicReference<org.apache.pekko.actor.typed.ActorRef<RingManager.Command>> ringManager = new AtomicReference<>();
         Hlc clock = new Hlc();
         ActorSystem<Void> system;
         try {
             system = ActorSystem.create(Behaviors.setup(ctx -> {
                 // The vnode framework first, so it sees every ring the ring manager applies.
-                vnodes.set(Vnodes.start(ctx, new ClusterMembers(settings.name()), ringView, stored,
+                vnodes.complete(Vnodes.start(ctx, new ClusterMembers(settings.name()), ringView, stored,
                         List.of(new KvService(settings.name(), clock)), settings.vnode()));
                 ringManager.set(ctx.spawn(RingManager.create(settings.name(), settings.ring(), ringStore, ringView),
                         "ring-manager"));
@@ -91,13 +91,16 @@ public final class NodeAgent {
                     + rootMessage(e), e);
         }
         NodeAgent agent = new NodeAgent(settings, system, lock, startedAt);
+        Vnodes started;
         try {
-            SchemaUtils.createIfNotExists(system).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            // The guardian starts the framework as the actor system starts; it creates the journal schema.
+            started = vnodes.get(30, TimeUnit.SECONDS);
+            started.journalReady().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (InterruptedException | ExecutionException | TimeoutException e) {
             agent.stop();
             throw new IllegalStateException("cannot open the journal (" + settings.journal() + "): " + rootMessage(e), e);
         }
-        RestApi api = new RestApi(system, settings.name(), ringView, directory, awaitStarted(vnodes, agent), startedAt);
+        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, startedAt);
         ServerBinding binding;
         try {
             binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port())
@@ -111,7 +114,6 @@ public final class NodeAgent {
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-rest-api",
                 () -> binding.unbind().thenApply(x -> Done.getInstance()));
         // A graceful leave hands the node's replicas to the others first (bounded), then leaves the cluster.
-        Vnodes started = api.vnodes();
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "hand-off-replicas", () -> {
             if (agent.shutdownReason().filter(r -> r == CoordinatedShutdown.clusterDowningReason()).isPresent()) {
                 return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
@@ -152,24 +154,6 @@ public final class NodeAgent {
             LOG.warn("Ignoring the stored ring: {}", e.getMessage());
             return Optional.empty();
         }
-    }
-
-    /** The guardian starts the vnode framework as the actor system starts; wait for it (bounded). */
-    private static Vnodes awaitStarted(AtomicReference<Vnodes> vnodes, NodeAgent agent) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (vnodes.get() == null) {
-            if (System.nanoTime() > deadline) {
-                agent.stop();
-                throw new IllegalStateException("the vnode framework did not start within 30s");
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while starting");
-            }
-        }
-        return vnodes.get();
     }
 
     public NodeSettings settings() {

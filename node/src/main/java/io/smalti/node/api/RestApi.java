@@ -87,10 +87,6 @@ public final class RestApi extends AllDirectives {
 
     // ---- routes ----------------------------------------------------------------------------------
 
-    public Vnodes vnodes() {
-        return vnodes;
-    }
-
     public Route routes() {
         Route routes = concat(
                 path(segment("v1").slash("ring"), () -> get(this::ring)),

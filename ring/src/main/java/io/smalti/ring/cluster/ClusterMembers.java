@@ -45,10 +45,6 @@ public final class ClusterMembers {
         return Optional.ofNullable(nodes.get().get(name));
     }
 
-    public Map<String, Node> all() {
-        return nodes.get();
-    }
-
     /** True when the named node is a member that can serve requests now. */
     public boolean available(String name) {
         Node n = nodes.get().get(name);

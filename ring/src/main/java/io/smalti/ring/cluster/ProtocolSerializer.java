@@ -31,12 +31,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
             RecordsChanged.class, new Kind("E1", RecordsChanged.parser()),
             ReplicaSnapshot.class, new Kind("S1", ReplicaSnapshot.parser()));
 
-    private static final Map<String, Parser<? extends MessageLite>> PARSERS = Map.of(
-            "N1", NodeInfo.parser(),
-            "T1", TransferList.parser(),
-            "V1", VnodeEnvelope.parser(),
-            "E1", RecordsChanged.parser(),
-            "S1", ReplicaSnapshot.parser());
+    private static final Map<String, Parser<? extends MessageLite>> PARSERS = KINDS.values().stream()
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(Kind::manifest, Kind::parser));
 
     public ProtocolSerializer(ExtendedActorSystem system) {}
 

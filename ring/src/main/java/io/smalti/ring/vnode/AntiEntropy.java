@@ -1,13 +1,8 @@
 package io.smalti.ring.vnode;
 
-import io.smalti.protocol.vnode.DigestRequest;
-import io.smalti.protocol.vnode.ReadyQuery;
-import io.smalti.protocol.vnode.Replicate;
-import io.smalti.protocol.vnode.VnodeEnvelope;
 import io.smalti.ring.Ring;
 import io.smalti.ring.cluster.RingView;
 import java.time.Duration;
-import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -114,50 +109,25 @@ final class AntiEntropy extends AbstractActorWithTimers {
     }
 
     private CompletionStage<Void> repairWith(Ring ring, ReplicaKey key, String peer, Duration timeout, long[] totals) {
-        return transport.ask(peer, p -> env(ring, key, p).setReadyQuery(ReadyQuery.getDefaultInstance()).build(), timeout)
-                .thenCompose(ready -> {
-                    if (!ready.hasReadyReply() || !ready.getReadyReply().getReady()) {
-                        return CompletableFuture.completedFuture(null); // still receiving: handoff fills it
-                    }
-                    CompletionStage<Digest> mine = digest(transport.ask(host,
-                            p -> env(ring, key, p).setDigestRequest(DigestRequest.getDefaultInstance()).build(), timeout));
-                    CompletionStage<Digest> theirs = digest(transport.ask(peer,
-                            p -> env(ring, key, p).setDigestRequest(DigestRequest.getDefaultInstance()).build(), timeout));
-                    return mine.thenCombine(theirs, Digest::differingBuckets).thenCompose(differ -> {
-                        if (differ.isEmpty()) {
-                            return CompletableFuture.completedFuture(null);
-                        }
-                        totals[0] += differ.cardinality();
-                        return copy(ring, key, differ, peer, "host", timeout, totals, 1)
-                                .thenCompose(x -> copy(ring, key, differ, "host", peer, timeout, totals, 2));
-                    });
-                });
-    }
-
-    /** Copies the records of {@code buckets} from one replica to another ("host" = this node's). */
-    private CompletionStage<Void> copy(Ring ring, ReplicaKey key, BitSet buckets, String from, String to,
-                                       Duration timeout, long[] totals, int counter) {
-        return BucketCopy.copy(buckets, settings.handoffBatch(), req -> ("host".equals(from)
-                        ? transport.ask(host, p -> env(ring, key, p).setBucketRequest(req).build(), timeout)
-                        : transport.ask(from, p -> env(ring, key, p).setBucketRequest(req).build(), timeout))
-                        .thenApply(VnodeEnvelope::getSyncBatch),
-                records -> {
-                    Replicate.Builder send = Replicate.newBuilder().addAllRecords(records).setAck(true);
-                    return "host".equals(to)
-                            ? transport.ask(host, p -> env(ring, key, p).setReplicate(send).build(), timeout)
-                            : transport.ask(to, p -> env(ring, key, p).setReplicate(send).build(), timeout);
-                })
-                .thenAccept(n -> totals[counter] += n);
-    }
-
-    private static CompletionStage<Digest> digest(CompletionStage<VnodeEnvelope> reply) {
-        return reply.thenApply(r -> new Digest(r.getDigestReply().getBucketsList().stream().mapToLong(Long::longValue).toArray(),
-                r.getDigestReply().getRecords()));
-    }
-
-    private static VnodeEnvelope.Builder env(Ring ring, ReplicaKey key, String replyTo) {
-        return VnodeEnvelope.newBuilder().setService(key.service()).setVnode(key.vnode()).setRingEpoch(ring.epoch())
-                .setReplyTo(replyTo);
+        ReplicaPeer mine = ReplicaPeer.local(transport, host, key, ring.epoch(), timeout);
+        ReplicaPeer theirs = ReplicaPeer.on(transport, peer, key, ring.epoch(), timeout);
+        return theirs.ready().thenCompose(ready -> {
+            if (!ready) {
+                return CompletableFuture.completedFuture(null); // still receiving: handoff fills it
+            }
+            return mine.digest().thenCombine(theirs.digest(), Digest::differingBuckets).thenCompose(differ -> {
+                if (differ.isEmpty()) {
+                    return CompletableFuture.completedFuture(null);
+                }
+                totals[0] += differ.cardinality();
+                return BucketCopy.copy(differ, settings.handoffBatch(), theirs, mine)
+                        .thenCompose(in -> {
+                            totals[1] += in;
+                            return BucketCopy.copy(differ, settings.handoffBatch(), mine, theirs);
+                        })
+                        .thenAccept(out -> totals[2] += out);
+            });
+        });
     }
 
     private void onFinished(Finished f) {

@@ -18,6 +18,11 @@ import java.util.function.Function;
 final class BucketCopy {
     private BucketCopy() {}
 
+    /** Copies the buckets' records from one replica to another; completes with the number copied. */
+    static CompletionStage<Long> copy(BitSet buckets, int pageSize, ReplicaPeer from, ReplicaPeer to) {
+        return copy(buckets, pageSize, from::bucketPage, to::store);
+    }
+
     /**
      * @param fetch asks the source for one page of the buckets' records
      * @param store hands one page to the destination; completes once it is persisted there

@@ -1,6 +1,7 @@
 package io.smalti.ring.vnode;
 
 import com.google.protobuf.ByteString;
+import io.smalti.protocol.vnode.DigestReply;
 import io.smalti.protocol.vnode.Record;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -24,6 +25,23 @@ public final class Digest {
         }
         this.buckets = buckets.clone();
         this.records = records;
+    }
+
+    /** The digest of a replica that holds nothing. */
+    public static final Digest EMPTY = new Digest(new long[BUCKETS], 0);
+
+    /** The digest a replica sent. */
+    public static Digest of(DigestReply reply) {
+        return new Digest(reply.getBucketsList().stream().mapToLong(Long::longValue).toArray(), reply.getRecords());
+    }
+
+    /** The wire form of this digest. */
+    public DigestReply toReply() {
+        DigestReply.Builder r = DigestReply.newBuilder().setRecords(records);
+        for (long b : buckets) {
+            r.addBuckets(b);
+        }
+        return r.build();
     }
 
     /** The bucket a key belongs to. */
@@ -57,14 +75,6 @@ public final class Digest {
         z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
         z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
         return z ^ (z >>> 31);
-    }
-
-    public long bucket(int i) {
-        return buckets[i];
-    }
-
-    public long[] buckets() {
-        return buckets.clone();
     }
 
     public long records() {

@@ -2,13 +2,7 @@ package io.smalti.ring.vnode;
 
 import io.smalti.protocol.cluster.Transfer;
 import io.smalti.protocol.cluster.TransferList;
-import io.smalti.protocol.vnode.DigestRequest;
-import io.smalti.protocol.vnode.Failure;
-import io.smalti.protocol.vnode.ReadyQuery;
-import io.smalti.protocol.vnode.Replicate;
 import io.smalti.protocol.vnode.SyncBatch;
-import io.smalti.protocol.vnode.SyncRequest;
-import io.smalti.protocol.vnode.VnodeEnvelope;
 import io.smalti.ring.Ring;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -305,21 +299,9 @@ final class HandoffManager extends AbstractActorWithTimers {
         long gen = ++generations;
         in.generation = gen;
         ReplicaKey key = in.key;
-        String cursor = in.cursor;
-        Duration timeout = settings.requestTimeout();
-        transport.ask(in.source, path -> envelope(key, path).setSyncRequest(SyncRequest.newBuilder()
-                        .setAfterKey(cursor).setMaxRecords(settings.handoffBatch())).build(), timeout)
-                .thenCompose(reply -> {
-                    if (reply.hasFailure()) {
-                        return CompletableFuture.failedFuture(new HandoffException(reply.getFailure()));
-                    }
-                    SyncBatch batch = reply.getSyncBatch();
-                    if (batch.getRecordsCount() == 0) {
-                        return CompletableFuture.completedFuture(batch);
-                    }
-                    return store(key, Replicate.newBuilder().addAllRecords(batch.getRecordsList()).setAck(true))
-                            .thenApply(ack -> batch);
-                })
+        peer(key, in.source).sync(in.cursor, settings.handoffBatch())
+                .thenCompose(batch -> batch.getRecordsCount() == 0 ? CompletableFuture.completedFuture(batch)
+                        : local(key).store(batch.getRecordsList()).thenApply(ack -> batch))
                 .whenComplete((batch, err) -> getSelf().tell(new Step(key, gen, batch, err), ActorRef.noSender()));
     }
 
@@ -343,7 +325,7 @@ final class HandoffManager extends AbstractActorWithTimers {
         if (s.error() != null) {
             Throwable cause = s.error() instanceof java.util.concurrent.CompletionException c && c.getCause() != null
                     ? c.getCause() : s.error();
-            if (in.records == 0 && in.cursor.isEmpty() || cause instanceof HandoffException) {
+            if (in.records == 0 && in.cursor.isEmpty() || cause instanceof ReplicaPeer.Refused) {
                 log.info(String.format("Handoff of %s from %s paused at %d records: %s; resuming in %s", in.key,
                         in.source, in.records, cause.getMessage(), settings.handoffRetry()));
             }
@@ -393,10 +375,10 @@ final class HandoffManager extends AbstractActorWithTimers {
         long gen = ++generations;
         out.generation = gen;
         Duration timeout = settings.requestTimeout();
-        localDigest(key).thenCompose(digest -> {
+        local(key).digest().thenCompose(digest -> {
             CompletionStage<long[]> chain = CompletableFuture.completedFuture(new long[] {0});
             for (String target : targets) {
-                chain = chain.thenCompose(pushed -> reconcile(key, digest, target, timeout).thenApply(n -> {
+                chain = chain.thenCompose(pushed -> reconcile(key, digest, target).thenApply(n -> {
                     if (n < 0) {
                         throw new NotReadyException(target);
                     }
@@ -425,31 +407,21 @@ final class HandoffManager extends AbstractActorWithTimers {
      * buckets that differ. Completes with the number of records pushed, or -1 if the target is still
      * receiving its own handoff.
      */
-    private CompletionStage<Long> reconcile(ReplicaKey key, Digest mine, String target, Duration timeout) {
-        return transport.ask(target, path -> envelope(key, path).setReadyQuery(ReadyQuery.getDefaultInstance()).build(), timeout)
-                .thenCompose(ready -> {
-                    if (!ready.hasReadyReply() || !ready.getReadyReply().getReady()) {
-                        return CompletableFuture.completedFuture(-1L);
-                    }
-                    if (mine.records() == 0) {
-                        return CompletableFuture.completedFuture(0L);
-                    }
-                    return transport.ask(target, path -> envelope(key, path)
-                                    .setDigestRequest(DigestRequest.getDefaultInstance()).build(), timeout)
-                            .thenCompose(theirs -> {
-                                BitSet differ = mine.differingBuckets(new Digest(
-                                        theirs.getDigestReply().getBucketsList().stream().mapToLong(Long::longValue).toArray(),
-                                        theirs.getDigestReply().getRecords()));
-                                if (differ.isEmpty()) {
-                                    return CompletableFuture.completedFuture(0L);
-                                }
-                                return BucketCopy.copy(differ, settings.handoffBatch(),
-                                        req -> transport.ask(host, path -> envelope(key, path).setBucketRequest(req).build(),
-                                                timeout).thenApply(VnodeEnvelope::getSyncBatch),
-                                        records -> transport.ask(target, path -> envelope(key, path).setReplicate(
-                                                Replicate.newBuilder().addAllRecords(records).setAck(true)).build(), timeout));
-                            });
-                });
+    private CompletionStage<Long> reconcile(ReplicaKey key, Digest mine, String target) {
+        ReplicaPeer theirs = peer(key, target);
+        return theirs.ready().thenCompose(ready -> {
+            if (!ready) {
+                return CompletableFuture.completedFuture(-1L);
+            }
+            if (mine.records() == 0) {
+                return CompletableFuture.completedFuture(0L);
+            }
+            return theirs.digest().thenCompose(digest -> {
+                BitSet differ = mine.differingBuckets(digest);
+                return differ.isEmpty() ? CompletableFuture.completedFuture(0L)
+                        : BucketCopy.copy(differ, settings.handoffBatch(), local(key), theirs);
+            });
+        });
     }
 
     private void onOrphanStep(OrphanStep s) {
@@ -484,22 +456,12 @@ final class HandoffManager extends AbstractActorWithTimers {
 
     // ---- helpers ---------------------------------------------------------------------------------
 
-    private VnodeEnvelope.Builder envelope(ReplicaKey key, String replyTo) {
-        return VnodeEnvelope.newBuilder().setService(key.service()).setVnode(key.vnode())
-                .setRingEpoch(ring == null ? 0 : ring.epoch()).setReplyTo(replyTo);
+    private ReplicaPeer local(ReplicaKey key) {
+        return ReplicaPeer.local(transport, host, key, ring == null ? 0 : ring.epoch(), settings.requestTimeout());
     }
 
-    private CompletionStage<VnodeEnvelope> store(ReplicaKey key, Replicate.Builder records) {
-        return transport.ask(host, path -> envelope(key, path).setReplicate(records).build(), settings.requestTimeout())
-                .thenCompose(reply -> reply.hasReplicateAck() ? CompletableFuture.completedFuture(reply)
-                        : CompletableFuture.failedFuture(new HandoffException(reply.getFailure())));
-    }
-
-    private CompletionStage<Digest> localDigest(ReplicaKey key) {
-        return transport.ask(host, path -> envelope(key, path).setDigestRequest(DigestRequest.getDefaultInstance()).build(),
-                        settings.requestTimeout())
-                .thenApply(r -> new Digest(r.getDigestReply().getBucketsList().stream().mapToLong(Long::longValue).toArray(),
-                        r.getDigestReply().getRecords()));
+    private ReplicaPeer peer(ReplicaKey key, String node) {
+        return ReplicaPeer.on(transport, node, key, ring == null ? 0 : ring.epoch(), settings.requestTimeout());
     }
 
     private void remember(Transfer t) {
@@ -543,13 +505,6 @@ final class HandoffManager extends AbstractActorWithTimers {
     private void onTransfersChanged(Replicator.Changed<?> changed) {
         if (changed.key().equals(TRANSFERS)) {
             shared.cluster.set(Map.copyOf(((LWWMap<String, TransferList>) changed.dataValue()).getEntries()));
-        }
-    }
-
-    /** A handoff step the other side refused (with its reason). */
-    static final class HandoffException extends RuntimeException {
-        HandoffException(Failure failure) {
-            super(failure.getMessage().isEmpty() ? failure.getCode().toString() : failure.getMessage());
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 /**
  * A replica state for services whose records are independent CRDT values, one per key: a sorted map
@@ -85,24 +86,21 @@ public final class RecordMap implements VnodeReplicaState {
 
     @Override
     public List<Record> fold(String afterKey, int max) {
+        return collect(afterKey, max, key -> true);
+    }
+
+    @Override
+    public List<Record> inBuckets(BitSet wanted, String afterKey, int max) {
+        return collect(afterKey, max, key -> wanted.get(Digest.bucketOf(key)));
+    }
+
+    private List<Record> collect(String afterKey, int max, Predicate<String> wanted) {
         List<Record> out = new ArrayList<>(Math.min(max, records.size()));
         for (Map.Entry<String, ByteString> e : records.tailMap(afterKey, false).entrySet()) {
             if (out.size() >= max) {
                 break;
             }
-            out.add(record(e.getKey(), e.getValue()));
-        }
-        return out;
-    }
-
-    @Override
-    public List<Record> inBuckets(BitSet wanted, String afterKey, int max) {
-        List<Record> out = new ArrayList<>();
-        for (Map.Entry<String, ByteString> e : records.tailMap(afterKey, false).entrySet()) {
-            if (out.size() >= max) {
-                break;
-            }
-            if (wanted.get(Digest.bucketOf(e.getKey()))) {
+            if (wanted.test(e.getKey())) {
                 out.add(record(e.getKey(), e.getValue()));
             }
         }

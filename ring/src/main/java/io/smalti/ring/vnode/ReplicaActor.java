@@ -2,7 +2,6 @@ package io.smalti.ring.vnode;
 
 import com.google.protobuf.ByteString;
 import io.smalti.protocol.vnode.BucketRequest;
-import io.smalti.protocol.vnode.DigestReply;
 import io.smalti.protocol.vnode.Failure;
 import io.smalti.protocol.vnode.ReadReply;
 import io.smalti.protocol.vnode.Record;
@@ -59,9 +58,6 @@ final class ReplicaActor extends AbstractPersistentActor {
 
     /** Sent to the host when a {@link Delete} was refused because records changed since. */
     record DeleteRefused(ReplicaKey key, ActorRef self) {}
-
-    /** Sent to the host when recovery from the journal is done. */
-    record Recovered(ReplicaKey key, int records) {}
 
     private record WriteTimeout(long id) {}
 
@@ -126,7 +122,6 @@ final class ReplicaActor extends AbstractPersistentActor {
                     if (!state.isEmpty()) {
                         log.info("Replica {} recovered {} records from the journal", key, state.size());
                     }
-                    getContext().getParent().tell(new Recovered(key, state.size()), getSelf());
                 })
                 .build();
     }
@@ -173,12 +168,7 @@ final class ReplicaActor extends AbstractPersistentActor {
                         page(state.fold(env.getSyncRequest().getAfterKey(), max), max, settings.handoffBatchBytes())), getSelf());
             }
             case DIGEST_REQUEST -> {
-                Digest d = state.digest();
-                DigestReply.Builder r = DigestReply.newBuilder().setRecords(d.records());
-                for (int i = 0; i < Digest.BUCKETS; i++) {
-                    r.addBuckets(d.bucket(i));
-                }
-                transport.reply(env, VnodeEnvelope.newBuilder().setDigestReply(r), getSelf());
+                transport.reply(env, VnodeEnvelope.newBuilder().setDigestReply(state.digest().toReply()), getSelf());
             }
             case BUCKET_REQUEST -> {
                 BucketRequest req = env.getBucketRequest();
@@ -212,8 +202,7 @@ final class ReplicaActor extends AbstractPersistentActor {
         }
         long id = ++nextWriteId;
         int sent = 0;
-        VnodeEnvelope replicateMsg = VnodeEnvelope.newBuilder()
-                .setService(key.service()).setVnode(key.vnode()).setRingEpoch(env.getRingEpoch())
+        VnodeEnvelope replicateMsg = key.envelope(env.getRingEpoch())
                 .setReplyTo(transport.path(getSelf())).setRequestId(id)
                 .setReplicate(Replicate.newBuilder().addAllRecords(handled.changed()).setAck(true))
                 .build();

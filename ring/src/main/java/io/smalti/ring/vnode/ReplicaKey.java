@@ -1,7 +1,14 @@
 package io.smalti.ring.vnode;
 
+import io.smalti.protocol.vnode.VnodeEnvelope;
+
 /** Names one replica: a service and a vnode. Its journal id is {@code service-vnode}. */
 public record ReplicaKey(String service, int vnode) implements Comparable<ReplicaKey> {
+
+    /** An envelope addressed to this replica, built on the ring of {@code ringEpoch}. */
+    VnodeEnvelope.Builder envelope(long ringEpoch) {
+        return VnodeEnvelope.newBuilder().setService(service).setVnode(vnode).setRingEpoch(ringEpoch);
+    }
 
     public String persistenceId() {
         return service + "-" + vnode;

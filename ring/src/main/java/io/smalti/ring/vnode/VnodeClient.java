@@ -77,14 +77,15 @@ public final class VnodeClient {
     }
 
     public CompletionStage<WriteResult> write(String service, String key, ByteString command, int w) {
-        Ring ring;
+        Target t;
         try {
-            ring = ringFor(service, key);
+            t = target(service, key);
         } catch (VnodeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        int vnode = KeySpace.vnode(ring, key);
-        List<PreferenceList.Replica> replicas = Routing.replicas(ring, vnode, transport.members());
+        Ring ring = t.ring();
+        int vnode = t.vnode();
+        List<PreferenceList.Replica> replicas = t.replicas();
         if (replicas.isEmpty()) {
             return CompletableFuture.failedFuture(new VnodeException(Failure.Code.NOT_SERVING,
                     "no replica of " + service + "/" + vnode + " is available"));
@@ -115,14 +116,15 @@ public final class VnodeClient {
     }
 
     public CompletionStage<ReadResult> read(String service, String key, int r) {
-        Ring ring;
+        Target t;
         try {
-            ring = ringFor(service, key);
+            t = target(service, key);
         } catch (VnodeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        int vnode = KeySpace.vnode(ring, key);
-        List<PreferenceList.Replica> replicas = Routing.replicas(ring, vnode, transport.members());
+        Ring ring = t.ring();
+        int vnode = t.vnode();
+        List<PreferenceList.Replica> replicas = t.replicas();
         int quorum = Math.min(r, ring.preferenceList(vnode).replicas().size());
         if (replicas.size() < quorum) {
             return CompletableFuture.failedFuture(new VnodeException(Failure.Code.NOT_SERVING,
@@ -153,6 +155,15 @@ public final class VnodeClient {
         }
     }
 
+    /** Where a key's requests go: the ring, the key's vnode, and its available replicas (coordinator first). */
+    private record Target(Ring ring, int vnode, List<PreferenceList.Replica> replicas) {}
+
+    private Target target(String service, String key) {
+        Ring ring = ringFor(service, key);
+        int vnode = KeySpace.vnode(ring, key);
+        return new Target(ring, vnode, Routing.replicas(ring, vnode, transport.members()));
+    }
+
     private Ring ringFor(String service, String key) {
         if (!services.containsKey(service)) {
             throw new VnodeException(Failure.Code.UNKNOWN_SERVICE, "no ring service '" + service + "' (services: "
@@ -166,7 +177,7 @@ public final class VnodeClient {
     }
 
     private static VnodeEnvelope.Builder envelope(String service, int vnode, Ring ring, String replyTo) {
-        return VnodeEnvelope.newBuilder().setService(service).setVnode(vnode).setRingEpoch(ring.epoch()).setReplyTo(replyTo);
+        return new ReplicaKey(service, vnode).envelope(ring.epoch()).setReplyTo(replyTo);
     }
 
     static VnodeException unwrap(Throwable err, String what) {

@@ -2,7 +2,6 @@ package io.smalti.ring.vnode;
 
 import com.google.protobuf.ByteString;
 import io.smalti.protocol.vnode.Coordinate;
-import io.smalti.protocol.vnode.DigestReply;
 import io.smalti.protocol.vnode.Failure;
 import io.smalti.protocol.vnode.ReadReply;
 import io.smalti.protocol.vnode.ReadyReply;
@@ -18,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.AbstractActorWithStash;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.Props;
@@ -26,14 +26,13 @@ import org.apache.pekko.event.Logging;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.pattern.Patterns;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
-import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
- * The vnode framework's presence on one node (at {@link VnodeTransport#HOST_PATH}): it creates the
- * journal schema, starts a replica for every replica journaled on this node (they recover before they
+ * The vnode framework's presence on one node (at {@link VnodeTransport#HOST_PATH}): once the journal
+ * schema exists, it starts a replica for every replica journaled on this node (they recover before they
  * handle anything), creates replicas on demand, and routes every request for a vnode to its replica.
  *
  * <p>Routing exceptions: a request built on an older ring for a vnode this node no longer holds is
@@ -62,7 +61,10 @@ final class VnodeHost extends AbstractActorWithStash {
 
     private record JournalFailed(Throwable cause) {}
 
-    private record Deletion(ActorRef requester, List<Object[]> buffered) {}
+    /** A request that waits for a deletion to end. */
+    private record Buffered(VnodeEnvelope env, ActorRef sender) {}
+
+    private record Deletion(ActorRef requester, List<Buffered> buffered) {}
 
     private final LoggingAdapter log = Logging.getLogger(getContext().getSystem(), this);
     private final Map<String, VnodeService> services;
@@ -75,27 +77,30 @@ final class VnodeHost extends AbstractActorWithStash {
     private final Map<ActorRef, ReplicaKey> byRef = new HashMap<>();
     private final Map<ReplicaKey, Integer> incarnation = new HashMap<>();
     private final Map<ReplicaKey, Deletion> deleting = new HashMap<>();
+    private final CompletionStage<Done> schema;
 
+    /** @param schema completes once the journal's tables exist */
     static Props props(Map<String, VnodeService> services, VnodeTransport transport, VnodeSettings settings,
-                       RingView ringView, HandoffState handoff, ActorRef handoffManager) {
+                       RingView ringView, HandoffState handoff, ActorRef handoffManager, CompletionStage<Done> schema) {
         return Props.create(VnodeHost.class,
-                () -> new VnodeHost(services, transport, settings, ringView, handoff, handoffManager));
+                () -> new VnodeHost(services, transport, settings, ringView, handoff, handoffManager, schema));
     }
 
     private VnodeHost(Map<String, VnodeService> services, VnodeTransport transport, VnodeSettings settings,
-                      RingView ringView, HandoffState handoff, ActorRef handoffManager) {
+                      RingView ringView, HandoffState handoff, ActorRef handoffManager, CompletionStage<Done> schema) {
         this.services = services;
         this.transport = transport;
         this.settings = settings;
         this.ringView = ringView;
         this.handoff = handoff;
         this.handoffManager = handoffManager;
+        this.schema = schema;
     }
 
     @Override
     public void preStart() {
         var system = getContext().getSystem();
-        CompletionStage<List<String>> ids = SchemaUtils.createIfNotExists(system).thenCompose(done ->
+        CompletionStage<List<String>> ids = schema.thenCompose(done ->
                 PersistenceQuery.get(system)
                         .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier())
                         .currentPersistenceIds()
@@ -136,7 +141,6 @@ final class VnodeHost extends AbstractActorWithStash {
                 .match(DeleteReplica.class, this::onDeleteReplica)
                 .match(ReplicaActor.Deleted.class, this::onDeleted)
                 .match(ReplicaActor.DeleteRefused.class, this::onDeleteRefused)
-                .match(ReplicaActor.Recovered.class, r -> { })
                 .match(Terminated.class, t -> {
                     ReplicaKey key = byRef.remove(t.getActor());
                     if (key != null && t.getActor().equals(replicas.get(key))) {
@@ -196,7 +200,7 @@ final class VnodeHost extends AbstractActorWithStash {
     private void deliver(ReplicaKey key, VnodeEnvelope env, ActorRef sender) {
         Deletion d = deleting.get(key);
         if (d != null) {
-            d.buffered().add(new Object[] {env, sender});
+            d.buffered().add(new Buffered(env, sender));
         } else if (!replicas.containsKey(key) && answerAsEmpty(env)) {
             return; // a replica that does not exist here holds nothing; do not create one just to say so
         } else {
@@ -211,13 +215,7 @@ final class VnodeHost extends AbstractActorWithStash {
             case READ -> reply.setReadReply(ReadReply.newBuilder().setFound(false));
             case SYNC_REQUEST -> reply.setSyncBatch(SyncBatch.newBuilder().setDone(true));
             case BUCKET_REQUEST -> reply.setSyncBatch(SyncBatch.newBuilder().setDone(true));
-            case DIGEST_REQUEST -> {
-                DigestReply.Builder d = DigestReply.newBuilder().setRecords(0);
-                for (int i = 0; i < Digest.BUCKETS; i++) {
-                    d.addBuckets(0L);
-                }
-                reply.setDigestReply(d);
-            }
+            case DIGEST_REQUEST -> reply.setDigestReply(Digest.EMPTY.toReply());
             default -> {
                 return false;
             }
@@ -324,18 +322,14 @@ final class VnodeHost extends AbstractActorWithStash {
         if (deletion != null) {
             deletion.requester().tell(new ReplicaDeleted(d.key()), getSelf());
             // Requests that arrived meanwhile go to a new, empty incarnation (it hands them on if it must).
-            for (Object[] m : deletion.buffered()) {
-                deliver(d.key(), (VnodeEnvelope) m[0], (ActorRef) m[1]);
-            }
+            deletion.buffered().forEach(b -> deliver(d.key(), b.env(), b.sender()));
         }
     }
 
     private void onDeleteRefused(ReplicaActor.DeleteRefused r) {
         Deletion deletion = deleting.remove(r.key());
         if (deletion != null) {
-            for (Object[] m : deletion.buffered()) {
-                r.self().tell(m[0], (ActorRef) m[1]);
-            }
+            deletion.buffered().forEach(b -> r.self().tell(b.env(), b.sender()));
             deletion.requester().tell(new DeleteRefused(r.key()), getSelf());
         }
     }

@@ -2,8 +2,6 @@ package io.smalti.ring.vnode;
 
 import io.smalti.protocol.cluster.Transfer;
 import io.smalti.protocol.cluster.TransferList;
-import io.smalti.protocol.vnode.DigestRequest;
-import io.smalti.protocol.vnode.VnodeEnvelope;
 import io.smalti.ring.Ring;
 import io.smalti.ring.cluster.ClusterMembers;
 import io.smalti.ring.cluster.RingView;
@@ -16,10 +14,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.pattern.Patterns;
+import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 
 /**
  * The replicated vnode framework on one node: its host (replicas and routing), handoff manager,
@@ -40,9 +40,10 @@ public final class Vnodes {
     private final ActorRef host;
     private final RingView ringView;
     private final VnodeSettings settings;
+    private final CompletionStage<Done> journal;
 
     private Vnodes(VnodeClient client, VnodeTransport transport, HandoffState handoff, AntiEntropy.Stats stats,
-                   ActorRef host, RingView ringView, VnodeSettings settings) {
+                   ActorRef host, RingView ringView, VnodeSettings settings, CompletionStage<Done> journal) {
         this.client = client;
         this.transport = transport;
         this.handoff = handoff;
@@ -50,6 +51,7 @@ public final class Vnodes {
         this.host = host;
         this.ringView = ringView;
         this.settings = settings;
+        this.journal = journal;
     }
 
     /**
@@ -71,16 +73,22 @@ public final class Vnodes {
         ctx.spawn(ClusterMembers.tracker(members), "cluster-members");
         VnodeTransport transport = new VnodeTransport(Adapter.toClassic(ctx.getSystem()), members);
         HandoffState handoff = new HandoffState();
+        CompletableFuture<Done> journal = transport.adopt(SchemaUtils.createIfNotExists(ctx.getSystem()));
         ActorRef manager = Adapter.actorOf(ctx, HandoffManager.props(names, transport, settings, handoff, stored), "handoff");
         ActorRef host = Adapter.actorOf(ctx,
-                VnodeHost.props(byName, transport, settings, ringView, handoff, manager), VnodeTransport.HOST_NAME);
+                VnodeHost.props(byName, transport, settings, ringView, handoff, manager, journal), VnodeTransport.HOST_NAME);
         manager.tell(new HandoffManager.UseHost(host), ActorRef.noSender());
         AntiEntropy.Stats stats = new AntiEntropy.Stats();
         Adapter.actorOf(ctx, AntiEntropy.props(names, transport, settings, ringView, handoff, stats, host), "anti-entropy");
         ringView.addListener((previous, current) -> manager.tell(new HandoffManager.RingApplied(current), ActorRef.noSender()));
         ringView.current().ifPresent(r -> manager.tell(new HandoffManager.RingApplied(r), ActorRef.noSender()));
         VnodeClient client = new VnodeClient(transport, ringView, Map.copyOf(byName), settings);
-        return new Vnodes(client, transport, handoff, stats, host, ringView, settings);
+        return new Vnodes(client, transport, handoff, stats, host, ringView, settings, journal);
+    }
+
+    /** Completes once the journal's tables exist; fails with the reason the journal cannot be used. */
+    public CompletionStage<Done> journalReady() {
+        return journal;
     }
 
     public VnodeClient client() {
@@ -144,15 +152,10 @@ public final class Vnodes {
         return transport.adopt(Patterns.ask(host, new VnodeHost.ListReplicas(), timeout)).thenCompose(set -> {
             List<CompletableFuture<ReplicaInfo>> infos = new ArrayList<>();
             for (ReplicaKey key : ((VnodeHost.ReplicaSet) set).keys()) {
-                infos.add(transport.ask(host, path -> VnodeEnvelope.newBuilder().setService(key.service())
-                                .setVnode(key.vnode()).setRingEpoch(ring == null ? 0 : ring.epoch()).setReplyTo(path)
-                                .setDigestRequest(DigestRequest.getDefaultInstance()).build(), timeout)
-                        .thenApply(r -> {
-                            Digest d = new Digest(r.getDigestReply().getBucketsList().stream().mapToLong(Long::longValue)
-                                    .toArray(), r.getDigestReply().getRecords());
-                            return new ReplicaInfo(key.service(), key.vnode(), d.records(),
-                                    String.format("%016x", d.summary()), role(ring, key), handoff.isReceiving(key));
-                        }).toCompletableFuture());
+                infos.add(ReplicaPeer.local(transport, host, key, ring == null ? 0 : ring.epoch(), timeout).digest()
+                        .thenApply(d -> new ReplicaInfo(key.service(), key.vnode(), d.records(),
+                                String.format("%016x", d.summary()), role(ring, key), handoff.isReceiving(key)))
+                        .toCompletableFuture());
             }
             return CompletableFuture.allOf(infos.toArray(CompletableFuture[]::new)).thenApply(x -> infos.stream()
                     .map(CompletableFuture::join)
