@@ -299,9 +299,12 @@ final class HandoffManager extends AbstractActorWithTimers {
         long gen = ++generations;
         in.generation = gen;
         ReplicaKey key = in.key;
-        peer(key, in.source).sync(in.cursor, settings.handoffBatch())
+        // Built here, on the actor's thread: the stages below run elsewhere and must not read actor state.
+        ReplicaPeer source = peer(key, in.source);
+        ReplicaPeer mine = local(key);
+        source.sync(in.cursor, settings.handoffBatch())
                 .thenCompose(batch -> batch.getRecordsCount() == 0 ? CompletableFuture.completedFuture(batch)
-                        : local(key).store(batch.getRecordsList()).thenApply(ack -> batch))
+                        : mine.store(batch.getRecordsList()).thenApply(ack -> batch))
                 .whenComplete((batch, err) -> getSelf().tell(new Step(key, gen, batch, err), ActorRef.noSender()));
     }
 
@@ -374,11 +377,18 @@ final class HandoffManager extends AbstractActorWithTimers {
         out.state = "confirming";
         long gen = ++generations;
         out.generation = gen;
+        // Built here, on the actor's thread: the stages below run elsewhere and must not read actor state.
         Duration timeout = settings.requestTimeout();
-        local(key).digest().thenCompose(digest -> {
+        int pageSize = settings.handoffBatch();
+        ActorRef hostRef = host;
+        ReplicaPeer mine = local(key);
+        List<ReplicaPeer> peers = targets.stream().map(t -> peer(key, t)).toList();
+        mine.digest().thenCompose(digest -> {
             CompletionStage<long[]> chain = CompletableFuture.completedFuture(new long[] {0});
-            for (String target : targets) {
-                chain = chain.thenCompose(pushed -> reconcile(key, digest, target).thenApply(n -> {
+            for (int i = 0; i < targets.size(); i++) {
+                String target = targets.get(i);
+                ReplicaPeer theirs = peers.get(i);
+                chain = chain.thenCompose(pushed -> reconcile(mine, digest, theirs, pageSize).thenApply(n -> {
                     if (n < 0) {
                         throw new NotReadyException(target);
                     }
@@ -386,7 +396,7 @@ final class HandoffManager extends AbstractActorWithTimers {
                     return pushed;
                 }));
             }
-            return chain.thenCompose(pushed -> transport.adopt(Patterns.askWithReplyTo(host,
+            return chain.thenCompose(pushed -> transport.adopt(Patterns.askWithReplyTo(hostRef,
                             r -> new VnodeHost.DeleteReplica(key, digest, r), timeout))
                     .thenApply(reply -> reply instanceof VnodeHost.ReplicaDeleted
                             ? new OrphanStep(key, gen, "done", pushed[0], "")
@@ -403,23 +413,22 @@ final class HandoffManager extends AbstractActorWithTimers {
     }
 
     /**
-     * Makes {@code target} hold everything this node's replica holds: compares digests and pushes the
+     * Makes {@code theirs} hold everything this node's replica holds: compares digests and pushes the
      * buckets that differ. Completes with the number of records pushed, or -1 if the target is still
      * receiving its own handoff.
      */
-    private CompletionStage<Long> reconcile(ReplicaKey key, Digest mine, String target) {
-        ReplicaPeer theirs = peer(key, target);
+    private static CompletionStage<Long> reconcile(ReplicaPeer mine, Digest myDigest, ReplicaPeer theirs, int pageSize) {
         return theirs.ready().thenCompose(ready -> {
             if (!ready) {
                 return CompletableFuture.completedFuture(-1L);
             }
-            if (mine.records() == 0) {
+            if (myDigest.records() == 0) {
                 return CompletableFuture.completedFuture(0L);
             }
             return theirs.digest().thenCompose(digest -> {
-                BitSet differ = mine.differingBuckets(digest);
+                BitSet differ = myDigest.differingBuckets(digest);
                 return differ.isEmpty() ? CompletableFuture.completedFuture(0L)
-                        : BucketCopy.copy(differ, settings.handoffBatch(), local(key), theirs);
+                        : BucketCopy.copy(differ, pageSize, mine, theirs);
             });
         });
     }
