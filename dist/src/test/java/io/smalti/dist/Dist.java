@@ -115,10 +115,11 @@ final class Dist {
 
     /**
      * Why the cluster is not level yet, or null when it is: every replica of every vnode (the nodes of its
-     * preference list) holds exactly {@code expected} records for it, all with the same digest, and no
-     * handoff is in progress.
+     * preference list) holds the {@code expected} records for it, all with the same digest, and no
+     * handoff is in progress. {@code uncertain} keys were written without an acknowledgement: they may
+     * exist on top of the expected ones (a failed write can still have reached some replicas).
      */
-    static String notLevel(List<NodeProcess> nodes, Map<Integer, Integer> expected) {
+    static String notLevel(List<NodeProcess> nodes, Map<Integer, Integer> expected, int uncertain) {
         JsonNode ring = getJson(nodes.get(0).api() + "/v1/ring");
         if (ring == null) {
             return "no ring from " + nodes.get(0).name;
@@ -149,8 +150,9 @@ final class Dist {
                 JsonNode r = held.get(v);
                 long records = r == null ? 0 : r.path("records").asLong();
                 int want = expected.getOrDefault(v, 0);
-                if (records != want) {
-                    return "kv/" + v + " on " + holder + " holds " + records + " records, expected " + want;
+                if (records < want || records > want + uncertain) {
+                    return "kv/" + v + " on " + holder + " holds " + records + " records, expected " + want
+                            + (uncertain > 0 ? " (+ up to " + uncertain + " not acknowledged)" : "");
                 }
                 if (r != null) {
                     if (digest != null && !digest.equals(r.path("digest").asText())) {

@@ -33,6 +33,14 @@ final class KvLoad {
     /** The newest acknowledged write of each key. */
     final Map<String, Acked> acked = new ConcurrentHashMap<>();
 
+    /** Keys with a write that was not acknowledged: it may or may not have been stored. */
+    final java.util.Set<String> unacknowledged = ConcurrentHashMap.newKeySet();
+
+    /** Keys that may exist although no write of them was acknowledged. */
+    int uncertain() {
+        return (int) unacknowledged.stream().filter(k -> !acked.containsKey(k)).count();
+    }
+
     /** Why recent writes were not acknowledged (status and error), counted. */
     final Map<String, Integer> writeFailures = new ConcurrentHashMap<>();
 
@@ -43,6 +51,7 @@ final class KvLoad {
                     .PUT(HttpRequest.BodyPublishers.ofString(value)).build(), HttpResponse.BodyHandlers.ofString());
             JsonNode j = Dist.JSON.readTree(r.body());
             if (r.statusCode() != 200) {
+                unacknowledged.add(key);
                 writeFailures.merge(r.statusCode() + " " + j.path("error").asText().replaceAll("kv/\\d+", "kv/N")
                         .replaceAll("\\d+ of", "N of").replaceAll("via n\\d", "via nX"), 1, Integer::sum);
                 return null;
@@ -51,6 +60,7 @@ final class KvLoad {
             acked.merge(key, a, (old, neu) -> neu.timestamp() > old.timestamp() ? neu : old);
             return a;
         } catch (Exception e) {
+            unacknowledged.add(key);
             writeFailures.merge(e.getClass().getSimpleName(), 1, Integer::sum);
             return null;
         }

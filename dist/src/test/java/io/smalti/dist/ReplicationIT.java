@@ -344,7 +344,7 @@ class ReplicationIT {
         });
     }
 
-    /** Waits until every replica of every vnode holds exactly the keys written to it. */
+    /** Waits until every replica of every vnode holds the acknowledged keys written to it, identically. */
     private static void awaitLevel(List<NodeProcess> group, KvLoad kv, Duration timeout) {
         Map<Integer, Integer> expected = new HashMap<>();
         kv.acked.values().forEach(a -> expected.merge(a.vnode(), 1, Integer::sum));
@@ -352,7 +352,7 @@ class ReplicationIT {
         long t0 = System.nanoTime();
         try {
             Dist.await(timeout, "every replica to hold every key", () -> {
-                String why = Dist.notLevel(group, expected);
+                String why = Dist.notLevel(group, expected, kv.uncertain());
                 last[0] = why;
                 return why == null ? true : null;
             });
