@@ -27,10 +27,17 @@ final class ApiClient {
     /** A failed call, with a message that names the node's URL and what went wrong. */
     static final class ApiException extends Exception {
         final int status;
+        /** The API's error code ({@code "code"} of the error body, e.g. {@code NO_MEMBERS}), else null. */
+        final String code;
 
         ApiException(String message, int status) {
+            this(message, status, null);
+        }
+
+        ApiException(String message, int status, String code) {
             super(message);
             this.status = status;
+            this.code = code;
         }
     }
 
@@ -41,6 +48,15 @@ final class ApiClient {
 
     /** Sends a request (with a text body, or none) and parses the JSON answer. */
     JsonNode send(String baseUrl, String method, String path, String requestBody) throws ApiException {
+        return send(baseUrl, method, path, requestBody, null);
+    }
+
+    /**
+     * Sends a request with a body of the given content type (null: no header) and parses the JSON answer; an
+     * empty 2xx answer (204) is a {@link com.fasterxml.jackson.databind.node.MissingNode}.
+     */
+    JsonNode send(String baseUrl, String method, String path, String requestBody, String contentType)
+            throws ApiException {
         URI uri;
         try {
             uri = URI.create(stripSlash(baseUrl) + path);
@@ -51,8 +67,11 @@ final class ApiClient {
         try {
             HttpRequest.BodyPublisher publisher = requestBody == null ? HttpRequest.BodyPublishers.noBody()
                     : HttpRequest.BodyPublishers.ofString(requestBody);
-            resp = http.send(HttpRequest.newBuilder(uri).timeout(timeout).method(method, publisher).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout).method(method, publisher);
+            if (contentType != null) {
+                request.header("Content-Type", contentType);
+            }
+            resp = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (HttpConnectTimeoutException e) {
             throw new ApiException("node at " + baseUrl + " did not accept a connection within " + secs(), 0);
         } catch (HttpTimeoutException e) {
@@ -67,6 +86,14 @@ final class ApiClient {
             Thread.currentThread().interrupt();
             throw new ApiException("interrupted", 0);
         }
+        boolean ok = resp.statusCode() / 100 == 2;
+        if (resp.body().isBlank()) {
+            if (ok) {
+                return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+            }
+            throw new ApiException("node at " + baseUrl + " answered " + path + " with " + resp.statusCode()
+                    + " and no explanation", resp.statusCode());
+        }
         JsonNode body;
         try {
             body = JSON.readTree(resp.body());
@@ -74,10 +101,12 @@ final class ApiClient {
             throw new ApiException("node at " + baseUrl + " answered " + path + " with something that is not JSON"
                     + " (HTTP " + resp.statusCode() + ")", resp.statusCode());
         }
-        if (resp.statusCode() / 100 != 2) {
+        if (!ok) {
             String error = body.path("error").asText("HTTP " + resp.statusCode());
-            throw new ApiException("node at " + baseUrl + " answered " + path + " with " + resp.statusCode() + ": "
-                    + error, resp.statusCode());
+            // The hub's errors carry a code (NO_MEMBERS, EXPIRED, ...) that says more than the HTTP status.
+            String code = body.path("code").isTextual() ? body.path("code").asText() : null;
+            throw new ApiException("node at " + baseUrl + " answered " + path + " with " + resp.statusCode()
+                    + (code == null ? "" : " " + code) + ": " + error, resp.statusCode(), code);
         }
         return body;
     }

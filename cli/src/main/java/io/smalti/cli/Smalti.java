@@ -2,6 +2,7 @@ package io.smalti.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,7 +12,8 @@ import picocli.CommandLine.Option;
 @Command(name = "smalti", mixinStandardHelpOptions = true, versionProvider = Smalti.Version.class,
         description = "Smalti: a peer-to-peer platform-as-a-service runtime.",
         subcommands = {ClusterCommand.class, RingCommand.class, NodesCommand.class, VnodesCommand.class,
-                DebugCommand.class, CommandLine.HelpCommand.class},
+                CallCommand.class, CastCommand.class, GroupsCommand.class, AttrsCommand.class, DebugCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Run a node agent in the foreground with: smalti node start --help", "",
                 "Commands that talk to a node use --node URL, else $SMALTI_NODE, else the first running node "
                         + "of the local cluster (smalti cluster up), else http://127.0.0.1:7380."})
@@ -63,9 +65,10 @@ public final class Smalti {
         @Option(names = "--state-dir", paramLabel = "DIR", description = "Local cluster state directory.")
         Path stateDir;
 
-        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "5",
-                description = "How long to wait for each node to answer (default: ${DEFAULT-VALUE}).")
-        double timeoutSeconds;
+        @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "5s", converter = DurationConverter.class,
+                description = "How long to wait for each node to answer: seconds, or with a unit (500ms, 5s, 2m); "
+                        + "default: ${DEFAULT-VALUE}.")
+        Duration timeout;
 
         /** The node URL to use, by the documented order of preference. */
         String resolveNode() {
@@ -81,7 +84,40 @@ public final class Smalti {
         }
 
         ApiClient client() {
-            return new ApiClient(java.time.Duration.ofMillis((long) (timeoutSeconds * 1000)));
+            return new ApiClient(timeout);
+        }
+    }
+
+    /**
+     * Reads {@code --timeout}: a plain number is seconds (the option's original meaning, kept for scripts),
+     * else a number with a unit {@code ms}, {@code s} or {@code m}.
+     */
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+            double scale = 1000;
+            if (v.endsWith("ms")) {
+                scale = 1;
+                v = v.substring(0, v.length() - 2);
+            } else if (v.endsWith("s")) {
+                v = v.substring(0, v.length() - 1);
+            } else if (v.endsWith("m")) {
+                scale = 60_000;
+                v = v.substring(0, v.length() - 1);
+            }
+            double millis;
+            try {
+                millis = Double.parseDouble(v) * scale;
+            } catch (NumberFormatException e) {
+                millis = Double.NaN;
+            }
+            // Below 1 ms the HTTP client would treat the timeout as "none" or fail oddly; say so instead.
+            if (!(millis >= 1) || millis > Integer.MAX_VALUE) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a duration: use seconds (5), "
+                        + "or a number with ms, s or m (500ms, 5s, 2m), at least 1ms");
+            }
+            return Duration.ofMillis((long) millis);
         }
     }
 
