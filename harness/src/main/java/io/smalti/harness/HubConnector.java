@@ -1,0 +1,251 @@
+package io.smalti.harness;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.smalti.protocol.hub.Error;
+import io.smalti.protocol.hub.Frame;
+import io.smalti.protocol.hub.Hello;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the harness connected to its hub: TLS to the pinned hub certificate, Hello/Welcome, then relaying
+ * through the {@link Relay}; on loss, reconnects with exponential back-off (with jitter) for as long as the
+ * harness runs. Confined to the harness's event loop.
+ */
+final class HubConnector {
+    private static final Logger log = LoggerFactory.getLogger(HubConnector.class);
+
+    /** The hub refused the harness's Hello in a way retrying cannot fix. */
+    static final class RefusedException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        RefusedException(String message) {
+            super(message);
+        }
+    }
+
+    private final HarnessConfig config;
+    private final Relay relay;
+    private final EventLoop loop;
+    private final Transport transport;
+    private final SslContext ssl;
+    private final String agent;
+    private final CompletableFuture<Void> firstSession = new CompletableFuture<>();
+    private long firstDeadlineNanos;
+    private long backoff;
+    private boolean stopped;
+    private Channel channel;
+
+    HubConnector(HarnessConfig config, Relay relay, EventLoop loop, Transport transport, String agent)
+            throws SSLException {
+        this.config = config;
+        this.relay = relay;
+        this.loop = loop;
+        this.transport = transport;
+        this.agent = agent;
+        // Trust exactly the configured certificate. The hub's development certificate is self-signed and
+        // pinned, so the host name it was issued for does not matter: hostname verification is off.
+        this.ssl = SslContextBuilder.forClient()
+                .trustManager(config.hubCertificate())
+                .endpointIdentificationAlgorithm(null)
+                .build();
+        this.backoff = config.reconnectInitialMillis();
+    }
+
+    /**
+     * Starts connecting; the future completes when the first hub session is established, or fails with
+     * {@link RefusedException} when the hub refuses the protocol version or is unreachable for
+     * {@code firstAttemptMillis}.
+     */
+    CompletableFuture<Void> start(long firstAttemptMillis) {
+        loop.execute(() -> {
+            firstDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(firstAttemptMillis);
+            attempt();
+        });
+        return firstSession;
+    }
+
+    /** Closes the hub connection and stops reconnecting. Returns when the close is done. */
+    ChannelFuture stop() {
+        CompletableFuture<Channel> current = new CompletableFuture<>();
+        loop.execute(() -> {
+            stopped = true;
+            current.complete(channel);
+        });
+        Channel c = current.join();
+        return c == null ? null : c.close();
+    }
+
+    private void attempt() {
+        if (stopped) {
+            return;
+        }
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(transport.socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Harness.WATER_MARK)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc(), config.hubHost(), config.hubPort()));
+                        ch.pipeline().addLast("framing",
+                                new LengthFieldBasedFrameDecoder(config.maxFrame() + 4, 0, 4, 0, 0, true));
+                        ch.pipeline().addLast("hub", new HubHandler());
+                    }
+                });
+        bootstrap.connect(config.hubHost(), config.hubPort()).addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                failed("cannot connect to hub " + config.hubHost() + ":" + config.hubPort() + ": " + describe(f.cause()));
+            }
+        });
+    }
+
+    /** One attempt failed or a session ended: retry after the back-off, or give up at first start. */
+    private void failed(String why) {
+        if (stopped) {
+            return;
+        }
+        if (!firstSession.isDone() && System.nanoTime() - firstDeadlineNanos > 0) {
+            firstSession.completeExceptionally(new RefusedException(why + "; giving up"));
+            return;
+        }
+        long delay = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
+        backoff = Math.min(config.reconnectMaxMillis(), backoff * 2);
+        log.warn("{}; reconnecting in {} ms", why, delay);
+        loop.schedule(this::attempt, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private static String describe(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && (c instanceof DecoderException || c.getMessage() == null)) {
+            c = c.getCause();
+        }
+        return c.getMessage() != null ? c.getMessage() : c.toString();
+    }
+
+    /** One hub connection: Hello, then Welcome or Error, then relaying. */
+    private final class HubHandler extends ChannelInboundHandlerAdapter {
+        private final FrameHeader header = new FrameHeader();
+        private boolean welcomed;
+        private String failure;
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent e) {
+                if (e.isSuccess()) {
+                    Frame hello = Frame.newBuilder()
+                            .setHello(Hello.newBuilder().setVersion(Frames.VERSION).setComponent(config.component())
+                                    .setAgent(agent))
+                            .build();
+                    ctx.writeAndFlush(Frames.encode(ctx.alloc(), hello));
+                } else {
+                    failure = "TLS handshake with the hub failed: " + describe(e.cause());
+                    ctx.close();
+                }
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf frame = (ByteBuf) msg;
+            if (!header.scan(frame)) {
+                frame.release();
+                log.warn("malformed frame from the hub dropped: {}", header.malformed);
+                return;
+            }
+            if (welcomed) {
+                relay.fromHub(frame, header);
+                return;
+            }
+            try {
+                Frame first = Frames.decode(frame);
+                switch (first.getBodyCase()) {
+                    case WELCOME -> {
+                        welcomed = true;
+                        channel = ctx.channel();
+                        backoff = config.reconnectInitialMillis();
+                        relay.hubConnected(ctx.channel(), first.getWelcome());
+                        log.info("connected to hub {}:{} (node {})", config.hubHost(), config.hubPort(),
+                                first.getWelcome().getNode());
+                        firstSession.complete(null);
+                    }
+                    case ERROR -> {
+                        Error error = first.getError();
+                        failure = "hub refused the harness: " + error.getCode() + " " + error.getMessage();
+                        if (error.getCode() == Error.Code.UNSUPPORTED_VERSION && !firstSession.isDone()) {
+                            firstSession.completeExceptionally(new RefusedException(failure));
+                        }
+                        ctx.close();
+                    }
+                    default -> {
+                        failure = "hub answered Hello with " + first.getBodyCase() + " instead of Welcome";
+                        ctx.close();
+                    }
+                }
+            } catch (InvalidProtocolBufferException e) {
+                failure = "malformed answer to Hello from the hub: " + e.getMessage();
+                ctx.close();
+            } finally {
+                if (!welcomed) {
+                    frame.release();
+                }
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            relay.flushLocal();
+            ctx.flush();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (welcomed) {
+                relay.hubLost(ctx.channel());
+                if (channel == ctx.channel()) {
+                    channel = null;
+                }
+                if (!stopped) {
+                    failed("hub connection lost");
+                }
+            } else if (!firstSession.isCompletedExceptionally()) {
+                failed(failure != null ? failure : "hub closed the connection before Welcome");
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+            if (c instanceof TooLongFrameException) {
+                failure = "the hub sent a frame over the limit of " + config.maxFrame() + " bytes";
+            } else if (failure == null) {
+                failure = "hub connection failed: " + describe(cause);
+            }
+            log.debug("hub connection exception", cause);
+            ctx.close();
+        }
+    }
+}

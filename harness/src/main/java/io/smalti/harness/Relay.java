@@ -1,0 +1,238 @@
+package io.smalti.harness;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.smalti.protocol.hub.Error;
+import io.smalti.protocol.hub.Frame;
+import io.smalti.protocol.hub.Terminate;
+import io.smalti.protocol.hub.Welcome;
+import java.util.HashSet;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The heart of the harness: moves frames between the component's local connection and the hub connection,
+ * unchanged (the original bytes, length prefix included). Answers requests it cannot pass on (hub away,
+ * queue full) with an Error instead of buffering them, records the component's standing requests and
+ * replays them on a new hub session.
+ *
+ * <p>Threading: every method runs on the one event loop both channels are registered with, so forwarding is
+ * a plain {@code write} on the other channel with no hand-off between threads; nothing here blocks.
+ */
+final class Relay {
+    /** Correlations of the harness's own replayed requests; the hub's answers to them are not relayed. */
+    static final long REPLAY_BIT = 1L << 62;
+
+    /** What the relay asks of the process supervisor. */
+    interface Supervisor {
+        /** The hub asked the component to stop; it is killed after {@code graceMillis}. */
+        void terminate(String reason, long graceMillis, boolean componentConnected);
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
+
+    private final String component;
+    private final int maxFrame;
+    private final long graceMillis;
+    private final Supervisor supervisor;
+    private final StandingRequests standing = new StandingRequests();
+    private final Set<Long> pendingReplays = new HashSet<>();
+    private long replaySequence;
+
+    private Channel hub;
+    private String node = "";
+    private int hubMaxFrame;
+    private int hubSessions;
+    private Channel local;
+
+    Relay(String component, int maxFrame, long graceMillis, Supervisor supervisor) {
+        this.component = component;
+        this.maxFrame = maxFrame;
+        this.graceMillis = graceMillis;
+        this.supervisor = supervisor;
+    }
+
+    // ---- hub side ------------------------------------------------------------------------------------
+
+    /** A hub session started (Welcome received on {@code channel}); replays standing requests if any. */
+    void hubConnected(Channel channel, Welcome welcome) {
+        hub = channel;
+        node = welcome.getNode();
+        hubMaxFrame = welcome.getMaxFrame();
+        hubSessions++;
+        if (hubSessions > 1 && standing.size() > 0) {
+            for (Frame.Builder request : standing.replay()) {
+                long correlation = REPLAY_BIT | ++replaySequence;
+                pendingReplays.add(correlation);
+                channel.write(Frames.encode(channel.alloc(), request.setCorrelation(correlation).build()),
+                        channel.voidPromise());
+            }
+            channel.flush();
+            log.info("replayed {} standing request(s) to the hub (groups {})", standing.size(), standing.groups());
+        }
+    }
+
+    /** The hub session on {@code channel} ended. */
+    void hubLost(Channel channel) {
+        if (hub == channel) {
+            hub = null;
+            pendingReplays.clear();
+        }
+    }
+
+    boolean hubConnected() {
+        return hub != null && hub.isActive();
+    }
+
+    String node() {
+        return node;
+    }
+
+    /** A frame from the hub (length prefix included); the relay owns {@code frame}. */
+    void fromHub(ByteBuf frame, FrameHeader header) {
+        if ((header.correlation & REPLAY_BIT) != 0 && pendingReplays.remove(header.correlation)) {
+            if (header.bodyCase() == Frame.BodyCase.ERROR) {
+                try {
+                    Error e = Frames.decode(frame).getError();
+                    log.warn("the hub refused a replayed standing request: {} {}", e.getCode(), e.getMessage());
+                } catch (InvalidProtocolBufferException e) {
+                    log.warn("undecodable answer to a replayed request: {}", e.getMessage());
+                }
+            }
+            frame.release();
+            return;
+        }
+        if (header.bodyCase() == Frame.BodyCase.TERMINATE) {
+            Terminate terminate;
+            try {
+                terminate = Frames.decode(frame).getTerminate();
+            } catch (InvalidProtocolBufferException e) {
+                frame.release();
+                log.warn("undecodable Terminate from the hub: {}", e.getMessage());
+                return;
+            }
+            long grace = terminate.getGraceMs() != 0 ? terminate.getGraceMs() : graceMillis;
+            boolean connected = local != null && local.isActive();
+            if (connected) {
+                // Always delivered, whatever the queue: it is tiny and the component must get the chance to stop.
+                local.writeAndFlush(frame, local.voidPromise());
+            } else {
+                frame.release();
+            }
+            supervisor.terminate(terminate.getReason(), grace, connected);
+            return;
+        }
+        Channel to = local;
+        if (to == null || !to.isActive()) {
+            refuse(frame, header, hub, Error.Code.UNAVAILABLE, "component " + component + " is not connected to its harness");
+        } else if (!to.isWritable()) {
+            refuse(frame, header, hub, Error.Code.OVERLOADED, "harness queue to component " + component + " is full");
+        } else {
+            to.write(frame, to.voidPromise());
+        }
+    }
+
+    /** Flushes what {@link #fromHub} wrote; called once per read batch. */
+    void flushLocal() {
+        if (local != null) {
+            local.flush();
+        }
+    }
+
+    // ---- component side ------------------------------------------------------------------------------
+
+    /**
+     * The component said Hello on {@code channel}; returns the Welcome to answer, or null when another
+     * connection already speaks for the component.
+     */
+    Frame componentConnected(Channel channel) {
+        if (local != null && local.isActive() && local != channel) {
+            return null;
+        }
+        local = channel;
+        int limit = hubMaxFrame > 0 ? Math.min(maxFrame, hubMaxFrame) : maxFrame;
+        return Frame.newBuilder()
+                .setWelcome(Welcome.newBuilder().setVersion(Frames.VERSION).setComponent(component).setNode(node)
+                        .setMaxFrame(limit))
+                .build();
+    }
+
+    void componentLost(Channel channel) {
+        if (local == channel) {
+            local = null;
+        }
+    }
+
+    /** A frame from the component after its Hello (length prefix included); the relay owns {@code frame}. */
+    void fromComponent(ByteBuf frame, FrameHeader header) {
+        Frame.BodyCase body = header.bodyCase();
+        if (body == Frame.BodyCase.HELLO) {
+            refuse(frame, header, local, Error.Code.BAD_REQUEST, "Hello was already received on this connection", true);
+            return;
+        }
+        Channel to = hub;
+        if (to == null || !to.isActive()) {
+            refuse(frame, header, local, Error.Code.UNAVAILABLE, "hub connection lost; reconnecting");
+            return;
+        }
+        if (!to.isWritable()) {
+            refuse(frame, header, local, Error.Code.OVERLOADED, "harness queue to the hub is full");
+            return;
+        }
+        if (body != null && StandingRequests.concerns(body)) {
+            try {
+                standing.record(Frames.decode(frame));
+            } catch (InvalidProtocolBufferException e) {
+                refuse(frame, header, local, Error.Code.BAD_REQUEST, "malformed " + body + " frame: " + e.getMessage(), true);
+                return;
+            }
+        }
+        to.write(frame, to.voidPromise());
+    }
+
+    /** Flushes what {@link #fromComponent} wrote; called once per read batch. */
+    void flushHub() {
+        if (hub != null) {
+            hub.flush();
+        }
+    }
+
+    private void refuse(ByteBuf frame, FrameHeader header, Channel answerTo, Error.Code code, String message) {
+        refuse(frame, header, answerTo, code, message, false);
+    }
+
+    /** Drops {@code frame}; a request (or, when {@code always}, any frame) is answered with an Error. */
+    private void refuse(ByteBuf frame, FrameHeader header, Channel answerTo, Error.Code code, String message,
+            boolean always) {
+        frame.release();
+        if ((header.isRequest() || always) && answerTo != null && answerTo.isActive()) {
+            // Flushed with the read batch by the channel's handler, like relayed frames.
+            answerTo.write(Frames.encode(answerTo.alloc(), Frames.error(header.correlation, code, message)),
+                    answerTo.voidPromise());
+        }
+    }
+
+    /**
+     * Asks the component to stop over the local channel; returns false when it is not connected (the caller
+     * then signals the process instead).
+     */
+    boolean terminateComponent(String reason, long graceMillis) {
+        if (local == null || !local.isActive()) {
+            return false;
+        }
+        Frame frame = Frame.newBuilder()
+                .setTerminate(Terminate.newBuilder().setReason(reason).setGraceMs((int) Math.min(graceMillis, Integer.MAX_VALUE)))
+                .build();
+        local.writeAndFlush(Frames.encode(local.alloc(), frame), local.voidPromise());
+        return true;
+    }
+
+    /** Closes the local connection, if any (the component is gone or the harness is stopping). */
+    void closeLocal() {
+        if (local != null) {
+            local.close();
+        }
+    }
+}
