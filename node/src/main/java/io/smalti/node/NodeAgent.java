@@ -1,5 +1,7 @@
 package io.smalti.node;
 
+import io.smalti.hub.Hub;
+import io.smalti.hub.records.HubService;
 import io.smalti.node.api.RestApi;
 import io.smalti.protocol.cluster.NodeInfo;
 import io.smalti.ring.Ring;
@@ -74,12 +76,13 @@ public final class NodeAgent {
         CompletableFuture<Vnodes> vnodes = new CompletableFuture<>();
         AtomicReference<org.apache.pekko.actor.typed.ActorRef<RingManager.Command>> ringManager = new AtomicReference<>();
         Hlc clock = new Hlc();
+        ClusterMembers members = new ClusterMembers(settings.name());
         ActorSystem<Void> system;
         try {
             system = ActorSystem.create(Behaviors.setup(ctx -> {
                 // The vnode framework first, so it sees every ring the ring manager applies.
-                vnodes.complete(Vnodes.start(ctx, new ClusterMembers(settings.name()), ringView, stored,
-                        List.of(new KvService(settings.name(), clock)), settings.vnode()));
+                vnodes.complete(Vnodes.start(ctx, members, ringView, stored,
+                        List.of(new KvService(settings.name(), clock), new HubService(settings.name(), clock)), settings.vnode()));
                 ringManager.set(ctx.spawn(RingManager.create(settings.name(), settings.ring(), ringStore, ringView),
                         "ring-manager"));
                 ctx.spawn(NodeDirectory.create(self, directory), "node-directory");
@@ -100,7 +103,14 @@ public final class NodeAgent {
             agent.stop();
             throw new IllegalStateException("cannot open the journal (" + settings.journal() + "): " + rootMessage(e), e);
         }
-        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, startedAt);
+        Hub hub;
+        try {
+            hub = Hub.start(system, started.client(), members, settings.hub(), settings.dataDir());
+        } catch (IllegalStateException e) {
+            agent.stop();
+            throw e;
+        }
+        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, startedAt);
         ServerBinding binding;
         try {
             binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port())
@@ -113,6 +123,11 @@ public final class NodeAgent {
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-rest-api",
                 () -> binding.unbind().thenApply(x -> Done.getInstance()));
+        // Harnesses reconnect to the node's next run (or say their component is gone); stop taking frames first.
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "close-hub", () -> CompletableFuture.supplyAsync(() -> {
+            hub.close();
+            return Done.getInstance();
+        }));
         // A graceful leave hands the node's replicas to the others first (bounded), then leaves the cluster.
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "hand-off-replicas", () -> {
             if (agent.shutdownReason().filter(r -> r == CoordinatedShutdown.clusterDowningReason()).isPresent()) {

@@ -45,6 +45,9 @@ public final class NodeMain implements Callable<Integer> {
     @Option(names = "--api-port", description = "REST API port (smalti.node.api.port).")
     Integer apiPort;
 
+    @Option(names = "--hub-port", description = "Port where harnesses connect (smalti.hub.port).")
+    Integer hubPort;
+
     @Option(names = "--join", paramLabel = "HOST:PORT",
             description = "A node to join, by its cluster address; repeatable (smalti.node.seeds).")
     List<String> join = new ArrayList<>();
@@ -88,6 +91,9 @@ public final class NodeMain implements Callable<Integer> {
         }
         if (port != null) {
             c = c.withValue("smalti.node.port", ConfigValueFactory.fromAnyRef(port));
+        }
+        if (hubPort != null) {
+            c = c.withValue("smalti.hub.port", ConfigValueFactory.fromAnyRef(hubPort));
         }
         if (apiPort != null) {
             c = c.withValue("smalti.node.api.port", ConfigValueFactory.fromAnyRef(apiPort));

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import io.smalti.hub.router.HubSettings;
 import io.smalti.ring.cluster.NodeNames;
 import io.smalti.ring.cluster.RingSettings;
 import io.smalti.ring.cluster.SmaltiConfig;
@@ -22,7 +23,7 @@ import java.util.List;
  */
 public record NodeSettings(String clusterName, String name, Path dataDir, HostPort cluster, List<HostPort> seeds,
                            HostPort api, RingSettings ring, VnodeSettings vnode, String journal, Duration leaveHandoffTimeout,
-                           Config config) {
+                           HubSettings hub, Config config) {
 
     /** A host and TCP port. */
     public record HostPort(String host, int port) {
@@ -140,8 +141,24 @@ public record NodeSettings(String clusterName, String name, Path dataDir, HostPo
                 // The handoff before a graceful leave must fit in the phase that runs it.
                 .withValue("pekko.coordinated-shutdown.phases.before-cluster-shutdown.timeout",
                         ConfigValueFactory.fromAnyRef(s.getDuration("node.leave-handoff-timeout").plusSeconds(10)));
+        HubSettings hub = hubSettings(s.getConfig("hub"));
         return new NodeSettings(clusterName, name, dataDir, cluster, List.copyOf(seeds), api, ring, vnode, journal,
-                s.getDuration("node.leave-handoff-timeout"),
+                s.getDuration("node.leave-handoff-timeout"), hub,
                 pekko.withFallback(journalConfig).withFallback(c).resolve());
+    }
+
+    private static HubSettings hubSettings(Config h) {
+        HostPort at = HostPort.of(h.getString("host"), h.getInt("port"), "smalti.hub.port");
+        long maxFrame = h.getBytes("max-frame");
+        if (maxFrame < 1024 || maxFrame > 64 << 20) {
+            throw new IllegalArgumentException("smalti.hub.max-frame must be 1 KiB..64 MiB, got " + maxFrame + " bytes");
+        }
+        long high = h.getBytes("queue-high-water");
+        long low = h.getBytes("queue-low-water");
+        if (low <= 0 || low > high || high > 1 << 30) {
+            throw new IllegalArgumentException("smalti.hub.queue-low-water must be positive and at most queue-high-water (at most 1 GiB)");
+        }
+        return new HubSettings(at.host(), at.port(), (int) maxFrame, h.getDuration("default-timeout"), (int) high, (int) low,
+                h.getDuration("terminate-grace"), h.getDuration("group-cache-ttl"));
     }
 }

@@ -18,6 +18,9 @@ final class Json {
     /** Any error. */
     record ErrorBody(int status, String error) {}
 
+    /** An error the hub answered, with its protocol code (e.g. NO_MEMBERS). */
+    record HubErrorBody(int status, String error, String code) {}
+
     private Json() {}
 
     static HttpResponse response(StatusCode status, Object body) {
@@ -28,6 +31,14 @@ final class Json {
             return HttpResponse.create().withStatus(StatusCodes.INTERNAL_SERVER_ERROR)
                     .withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":500,\"error\":\"cannot encode response\"}");
         }
+    }
+
+    static HttpResponse hubError(StatusCode status, String code, String message) {
+        return response(status, new HubErrorBody(status.intValue(), message, code));
+    }
+
+    static ObjectMapper mapper() {
+        return MAPPER;
     }
 
     static HttpResponse error(StatusCode status, String message) {

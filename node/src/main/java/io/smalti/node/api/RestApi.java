@@ -40,16 +40,18 @@ public final class RestApi extends AllDirectives {
     private final NodeDirectory.View directory;
     private final Vnodes vnodes;
     private final VnodeRoutes vnodeRoutes;
+    private final HubRoutes hubRoutes;
     private final Instant startedAt;
 
     public RestApi(ActorSystem<?> system, String selfName, RingView ringView, NodeDirectory.View directory,
-                   Vnodes vnodes, Instant startedAt) {
+                   Vnodes vnodes, io.smalti.hub.Hub hub, Instant startedAt) {
         this.cluster = Cluster.get(system);
         this.selfName = selfName;
         this.ringView = ringView;
         this.directory = directory;
         this.vnodes = vnodes;
         this.vnodeRoutes = new VnodeRoutes(selfName, vnodes, Materializer.matFromSystem(system));
+        this.hubRoutes = new HubRoutes(selfName, hub, Materializer.matFromSystem(system));
         this.startedAt = startedAt;
     }
 
@@ -92,7 +94,8 @@ public final class RestApi extends AllDirectives {
                 path(segment("v1").slash("ring"), () -> get(this::ring)),
                 path(segment("v1").slash("nodes"), () -> get(this::nodes)),
                 path("healthz", () -> get(this::health)),
-                vnodeRoutes.routes());
+                vnodeRoutes.routes(),
+                hubRoutes.routes());
         return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> routes));
     }
 

@@ -5,6 +5,7 @@ import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import io.smalti.protocol.cluster.NodeInfo;
 import io.smalti.protocol.cluster.TransferList;
+import io.smalti.protocol.hub.HubRelay;
 import io.smalti.protocol.vnode.RecordsChanged;
 import io.smalti.protocol.vnode.ReplicaSnapshot;
 import io.smalti.protocol.vnode.VnodeEnvelope;
@@ -29,7 +30,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
             TransferList.class, new Kind("T1", TransferList.parser()),
             VnodeEnvelope.class, new Kind("V1", VnodeEnvelope.parser()),
             RecordsChanged.class, new Kind("E1", RecordsChanged.parser()),
-            ReplicaSnapshot.class, new Kind("S1", ReplicaSnapshot.parser()));
+            ReplicaSnapshot.class, new Kind("S1", ReplicaSnapshot.parser()),
+            HubRelay.class, new Kind("H1", HubRelay.parser()));
 
     private static final Map<String, Parser<? extends MessageLite>> PARSERS = KINDS.values().stream()
             .collect(java.util.stream.Collectors.toUnmodifiableMap(Kind::manifest, Kind::parser));

@@ -1,0 +1,142 @@
+package io.smalti.hub.endpoint;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.TooLongFrameException;
+import io.smalti.hub.records.HubKeys;
+import io.smalti.hub.router.Router;
+import io.smalti.hub.router.Session;
+import io.smalti.protocol.hub.Error;
+import io.smalti.protocol.hub.Frame;
+import io.smalti.protocol.hub.Hello;
+import io.smalti.protocol.hub.Welcome;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One harness connection: decodes frames (already split by length), expects a Hello first, then hands
+ * every frame to the component's {@link Session}. A frame that does not decode is answered with
+ * BAD_REQUEST and the connection keeps serving; an oversized frame, a missing or wrong-version hello
+ * closes it after saying why. Runs on the channel's event loop.
+ */
+final class HarnessHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(HarnessHandler.class);
+    static final int VERSION = 1;
+
+    private final Router router;
+    private Session session;
+    private boolean helloSeen;
+
+    HarnessHandler(Router router) {
+        this.router = router;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        Frame frame;
+        ByteBuf buf = (ByteBuf) msg;
+        try {
+            frame = Frame.parseFrom(buf.nioBuffer());
+        } catch (InvalidProtocolBufferException e) {
+            refuse(ctx, 0, Error.Code.BAD_REQUEST, "malformed frame (" + buf.readableBytes() + " bytes): " + e.getMessage(),
+                    !helloSeen);
+            return;
+        } finally {
+            buf.release();
+        }
+        if (session != null) {
+            session.onFrame(frame);
+        } else if (!helloSeen) {
+            hello(ctx, frame);
+        } else {
+            // Hello said, location still being written: the harness must wait for Welcome.
+            refuse(ctx, frame.getCorrelation(), Error.Code.BAD_REQUEST, "wait for Welcome before sending requests", false);
+        }
+    }
+
+    private void hello(ChannelHandlerContext ctx, Frame frame) {
+        if (!frame.hasHello()) {
+            refuse(ctx, frame.getCorrelation(), Error.Code.BAD_REQUEST, "the first frame must be a Hello, not "
+                    + frame.getBodyCase(), true);
+            return;
+        }
+        Hello hello = frame.getHello();
+        if (hello.getVersion() != VERSION) {
+            refuse(ctx, frame.getCorrelation(), Error.Code.UNSUPPORTED_VERSION, "this hub speaks protocol version " + VERSION
+                    + "; the hello asked for version " + hello.getVersion(), true);
+            return;
+        }
+        String component;
+        try {
+            component = HubKeys.checkComponent(hello.getComponent());
+        } catch (IllegalArgumentException e) {
+            refuse(ctx, frame.getCorrelation(), Error.Code.BAD_REQUEST, "hello: " + e.getMessage(), true);
+            return;
+        }
+        helloSeen = true;
+        ChannelLink link = new ChannelLink(ctx.channel());
+        router.open(component, link).whenComplete((s, err) -> ctx.executor().execute(() -> {
+            if (err != null) {
+                refuse(ctx, frame.getCorrelation(), Error.Code.UNAVAILABLE, "cannot record where component " + component
+                        + " is connected: " + rootMessage(err), true);
+                return;
+            }
+            session = s;
+            if (!ctx.channel().isActive()) {
+                s.closed();
+                return;
+            }
+            LOG.info("Component {} connected from {} ({})", component, link.describe(), hello.getAgent());
+            ctx.writeAndFlush(Frame.newBuilder().setCorrelation(frame.getCorrelation()).setWelcome(Welcome.newBuilder()
+                    .setVersion(VERSION).setComponent(component).setNode(router.self())
+                    .setMaxFrame(router.settings().maxFrame())).build());
+        }));
+    }
+
+    private void refuse(ChannelHandlerContext ctx, long correlation, Error.Code code, String message, boolean close) {
+        Frame f = Frame.newBuilder().setCorrelation(correlation).setError(Error.newBuilder().setCode(code).setMessage(message)).build();
+        if (close) {
+            LOG.info("Closing hub connection from {}: {}", ctx.channel().remoteAddress(), message);
+            ctx.writeAndFlush(f).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ctx.writeAndFlush(f);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (session != null) {
+            session.closed();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof TooLongFrameException) {
+            refuse(ctx, 0, Error.Code.TOO_LARGE, "frame too large: " + cause.getMessage() + " (limit "
+                    + router.settings().maxFrame() + " bytes)", true);
+        } else if (cause instanceof DecoderException && cause.getCause() instanceof SSLException) {
+            LOG.info("Closing hub connection from {}: TLS failed: {}", ctx.channel().remoteAddress(), cause.getCause().getMessage());
+            ctx.close();
+        } else if (cause instanceof java.io.IOException) {
+            ctx.close(); // reset by peer and the like: the close says it all
+        } else {
+            LOG.warn("Closing hub connection from {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+}

@@ -1,0 +1,92 @@
+package io.smalti.hub.endpoint;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.smalti.hub.router.HubSettings;
+import io.smalti.hub.router.Router;
+import java.net.InetSocketAddress;
+import javax.net.ssl.SSLException;
+
+/**
+ * The hub's TCP endpoint for harnesses: TLS with the node's certificate, 4-byte length framing with the
+ * configured maximum, then a {@link HarnessHandler} per connection. Epoll on Linux, NIO elsewhere.
+ * Thread-safe; {@link #close} stops it.
+ */
+public final class HubEndpoint implements AutoCloseable {
+    private final EventLoopGroup group;
+    private final Channel server;
+    private final InetSocketAddress address;
+
+    private HubEndpoint(EventLoopGroup group, Channel server) {
+        this.group = group;
+        this.server = server;
+        this.address = (InetSocketAddress) server.localAddress();
+    }
+
+    /**
+     * Binds the endpoint.
+     *
+     * @throws IllegalStateException saying which address could not be bound, or why TLS could not start
+     */
+    public static HubEndpoint start(HubSettings settings, DevCertificate certificate, Router router) {
+        SslContext tls;
+        try {
+            tls = SslContextBuilder.forServer(certificate.certificate().toFile(), certificate.key().toFile()).build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new IllegalStateException("cannot load the hub certificate " + certificate.certificate() + ": " + e.getMessage(), e);
+        }
+        boolean epoll = Epoll.isAvailable();
+        // One event loop per core: the hub's work per frame is small; more threads only add wake-ups.
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads,
+                epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        try {
+            Channel server = new ServerBootstrap().group(group)
+                    .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                            new WriteBufferWaterMark(settings.queueLowWater(), settings.queueHighWater()))
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline()
+                                    .addLast("tls", tls.newHandler(ch.alloc()))
+                                    .addLast("frames", new LengthFieldBasedFrameDecoder(settings.maxFrame(), 0, 4, 0, 4))
+                                    .addLast("encoder", FrameEncoder.INSTANCE)
+                                    .addLast("harness", new HarnessHandler(router));
+                        }
+                    })
+                    .bind(settings.host(), settings.port()).syncUninterruptibly().channel();
+            return new HubEndpoint(group, server);
+        } catch (RuntimeException e) {
+            group.shutdownGracefully();
+            throw new IllegalStateException("cannot listen for harnesses on " + settings.host() + ":" + settings.port()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    @Override
+    public void close() {
+        server.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

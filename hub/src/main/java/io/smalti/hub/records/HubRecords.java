@@ -1,0 +1,105 @@
+package io.smalti.hub.records;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.smalti.protocol.hub.HubCommand;
+import io.smalti.protocol.hub.HubCommandReply;
+import io.smalti.protocol.hub.Location;
+import io.smalti.protocol.hub.UpdateAttributes;
+import io.smalti.ring.crdt.LwwRegister;
+import io.smalti.ring.crdt.OrSet;
+import io.smalti.ring.vnode.VnodeClient;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Typed access to the {@link HubService} records through the vnode framework: writes go to the key's
+ * primary and are acknowledged by W replicas, reads merge R replicas. Thread-safe.
+ */
+public final class HubRecords {
+    private final VnodeClient client;
+
+    public HubRecords(VnodeClient client) {
+        this.client = client;
+    }
+
+    /** Adds a member; completes with the group's member count after it. */
+    public CompletionStage<Integer> addMember(String group, String component) {
+        return write(HubKeys.members(group), HubCommand.newBuilder().setAddMember(component))
+                .thenCompose(n -> write(HubKeys.GROUP_INDEX, HubCommand.newBuilder().setAddMember(group)).thenApply(x -> n));
+    }
+
+    /** Removes a member; completes with the group's member count after it. */
+    public CompletionStage<Integer> removeMember(String group, String component) {
+        return write(HubKeys.members(group), HubCommand.newBuilder().setRemoveMember(component));
+    }
+
+    public CompletionStage<Set<String>> members(String group) {
+        return set(HubKeys.members(group));
+    }
+
+    /** Every group that has ever had a member (a group keeps its index entry when it empties). */
+    public CompletionStage<Set<String>> groups() {
+        return set(HubKeys.GROUP_INDEX);
+    }
+
+    public CompletionStage<Void> setLocation(String component, Location location) {
+        return write(HubKeys.location(component), HubCommand.newBuilder().setSetLocation(location)).thenApply(n -> null);
+    }
+
+    /** Clears the location if {@code location} is still the current one. */
+    public CompletionStage<Void> clearLocation(String component, Location location) {
+        return write(HubKeys.location(component), HubCommand.newBuilder().setClearLocation(location)).thenApply(n -> null);
+    }
+
+    public CompletionStage<Optional<Location>> location(String component) {
+        return client.read(HubService.NAME, HubKeys.location(component)).thenApply(r -> r.value()
+                .map(LwwRegister::fromBytes).filter(reg -> !reg.deleted()).map(HubService::location));
+    }
+
+    /** Adds a watcher entry ("kind:component") to a watchers key ({@link HubKeys#watchers} or group watchers). */
+    public CompletionStage<Integer> addWatcher(String watchersKey, String entry) {
+        return write(watchersKey, HubCommand.newBuilder().setAddWatcher(entry));
+    }
+
+    public CompletionStage<Integer> removeWatcher(String watchersKey, String entry) {
+        return write(watchersKey, HubCommand.newBuilder().setRemoveWatcher(entry));
+    }
+
+    public CompletionStage<Set<String>> watchers(String watchersKey) {
+        return set(watchersKey);
+    }
+
+    /** Sets and removes attributes of an attributes key ({@link HubKeys#attributes} or group attributes). */
+    public CompletionStage<Void> updateAttributes(String attributesKey, Map<String, ByteString> set, List<String> remove) {
+        return write(attributesKey, HubCommand.newBuilder().setUpdateAttributes(
+                UpdateAttributes.newBuilder().putAllSet(set).addAllRemove(remove))).thenApply(n -> null);
+    }
+
+    public CompletionStage<Map<String, ByteString>> attributes(String attributesKey) {
+        return client.read(HubService.NAME, attributesKey).thenApply(r -> r.value()
+                .map(AttributeMap::fromBytes).orElse(AttributeMap.empty()).values());
+    }
+
+    private CompletionStage<Set<String>> set(String key) {
+        return client.read(HubService.NAME, key).thenApply(r -> {
+            Set<String> out = new TreeSet<>();
+            r.value().ifPresent(v -> OrSet.fromBytes(v).elements().forEach(e -> out.add(e.toStringUtf8())));
+            return out;
+        });
+    }
+
+    private CompletionStage<Integer> write(String key, HubCommand.Builder cmd) {
+        return client.write(HubService.NAME, key, cmd.build().toByteString()).thenApply(r -> {
+            try {
+                return HubCommandReply.parseFrom(r.reply()).getSize();
+            } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException("bad hub reply from " + r.coordinator() + ": " + e.getMessage());
+            }
+        });
+    }
+}

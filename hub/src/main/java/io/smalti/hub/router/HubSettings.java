@@ -1,0 +1,27 @@
+package io.smalti.hub.router;
+
+import java.time.Duration;
+
+/**
+ * Settings of the hub ({@code smalti.hub} in the node's configuration).
+ *
+ * @param maxFrame the largest frame accepted or sent, in bytes
+ * @param defaultTimeout a request's timeout when its frame says 0
+ * @param queueHighWater bytes queued to one connection above which frames to it are refused (OVERLOADED)
+ * @param queueLowWater bytes below which the connection accepts frames again
+ * @param terminateGrace how long a terminated component is given before its harness kills it
+ * @param groupCacheTtl how long a sender reuses a group's member list before asking the ring again
+ */
+public record HubSettings(String host, int port, int maxFrame, Duration defaultTimeout, int queueHighWater,
+                          int queueLowWater, Duration terminateGrace, Duration groupCacheTtl) {
+
+    public static HubSettings defaults(String host, int port) {
+        return new HubSettings(host, port, 1 << 20, Duration.ofSeconds(30), 1 << 20, 256 << 10,
+                Duration.ofSeconds(5), Duration.ofMillis(500));
+    }
+
+    public HubSettings withPort(int p) {
+        return new HubSettings(host, p, maxFrame, defaultTimeout, queueHighWater, queueLowWater, terminateGrace,
+                groupCacheTtl);
+    }
+}

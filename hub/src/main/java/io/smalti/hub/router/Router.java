@@ -1,0 +1,473 @@
+package io.smalti.hub.router;
+
+import io.netty.util.HashedWheelTimer;
+import io.netty.util.Timer;
+import io.smalti.hub.records.HubKeys;
+import io.smalti.hub.records.HubRecords;
+import io.smalti.protocol.hub.Answer;
+import io.smalti.protocol.hub.Deliver;
+import io.smalti.protocol.hub.Error;
+import io.smalti.protocol.hub.Event;
+import io.smalti.protocol.hub.Frame;
+import io.smalti.protocol.hub.HubRelay;
+import io.smalti.protocol.hub.Location;
+import io.smalti.protocol.hub.Notify;
+import io.smalti.protocol.hub.Result;
+import io.smalti.protocol.hub.Returned;
+import io.smalti.protocol.hub.Selector;
+import io.smalti.protocol.hub.Target;
+import io.smalti.protocol.hub.Terminate;
+import io.smalti.protocol.hub.TerminateComponent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The hub router of one node: knows the components connected here ({@link Session}s), caches where other
+ * components are connected (asking the component's vnode only on a miss or a stale entry), sends calls and
+ * casts there, gathers answers and expires what runs out of time. Every method is thread-safe and
+ * non-blocking; ring reads and writes complete on the actor system's threads, node relays arrive on an
+ * actor's thread, frames on Netty's event loops.
+ */
+public final class Router implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Router.class);
+
+    private final String self;
+    private final HubRecords records;
+    private final HubSettings settings;
+    private volatile NodeLink nodes = (node, message) -> false;
+    private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
+    /** component -> node where it was last seen connected. */
+    private final ConcurrentHashMap<String, String> locations = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, CachedMembers> groups = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, PendingCall> pending = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong(ThreadLocalRandom.current().nextLong(1, 1L << 40));
+    private final Timer timer = new HashedWheelTimer(r -> {
+        Thread t = new Thread(r, "smalti-hub-timer");
+        t.setDaemon(true);
+        return t;
+    }, 5, TimeUnit.MILLISECONDS);
+    final Stats stats = new Stats();
+
+    private record CachedMembers(Set<String> members, long until) {}
+
+    /** Counters since start, for operators and tests. */
+    public static final class Stats {
+        public final LongAdder routed = new LongAdder();
+        public final LongAdder expired = new LongAdder();
+        public final LongAdder lateAnswers = new LongAdder();
+        public final LongAdder overloaded = new LongAdder();
+        public final LongAdder returned = new LongAdder();
+        public final LongAdder locationLookups = new LongAdder();
+    }
+
+    public Router(String self, HubRecords records, HubSettings settings) {
+        this.self = self;
+        this.records = records;
+        this.settings = settings;
+        timer.newTimeout(t -> sweep(), 1, TimeUnit.SECONDS);
+    }
+
+    /** Set once the node relay exists (it needs the router first). */
+    public void useNodes(NodeLink link) {
+        this.nodes = link;
+    }
+
+    public String self() {
+        return self;
+    }
+
+    public HubSettings settings() {
+        return settings;
+    }
+
+    HubRecords records() {
+        return records;
+    }
+
+    public Stats stats() {
+        return stats;
+    }
+
+    /** The components connected to this node. */
+    public Set<String> connected() {
+        return Set.copyOf(sessions.keySet());
+    }
+
+    /**
+     * Opens a session for a component that said hello: records where it is connected (on its vnodes),
+     * then completes with the session. A session already open for the same component is closed first
+     * (its harness reconnected).
+     */
+    public CompletionStage<Session> open(String component, HarnessLink link) {
+        Location location = Location.newBuilder().setNode(self).setSession(ids.incrementAndGet()).build();
+        Session session = new Session(this, component, link, location, false);
+        Session old = sessions.put(component, session);
+        if (old != null) {
+            LOG.info("Component {} connected again from {}; closing its previous connection", component, link.describe());
+            old.link().close();
+        }
+        locations.put(component, self);
+        return records.setLocation(component, location).thenApply(x -> session);
+    }
+
+    /** A session for a tool on this node (the REST API): it can call, cast and read, and nobody calls it. */
+    public Session tool(HarnessLink link) {
+        return new Session(this, "tool:" + self, link, Location.getDefaultInstance(), true);
+    }
+
+    /** Called by a session whose connection closed: it goes away for everyone else. */
+    void closed(Session session) {
+        if (!sessions.remove(session.component(), session)) {
+            return; // replaced by a newer connection: that one speaks for the component now
+        }
+        locations.remove(session.component(), self);
+        session.goneAway("disconnected");
+    }
+
+    // ---- sending calls and casts -------------------------------------------------------------------
+
+    int timeoutMillis(Frame frame) {
+        return frame.getTimeoutMs() > 0 ? frame.getTimeoutMs() : (int) settings.defaultTimeout().toMillis();
+    }
+
+    /**
+     * Routes a Call or Cast frame from {@code caller}; the answer (Reply or Error, with the frame's
+     * correlation) goes to {@code origin}. Casts get an answer only when they cannot be sent and their
+     * correlation is not 0.
+     */
+    void route(String caller, Frame frame, Consumer<Frame> origin) {
+        stats.routed.increment();
+        boolean isCall = frame.hasCall();
+        Target target = isCall ? frame.getCall().getTarget() : frame.getCast().getTarget();
+        int timeout = timeoutMillis(frame);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
+        Frame stamped = isCall
+                ? frame.toBuilder().setCall(frame.getCall().toBuilder().setCaller(caller)).build()
+                : frame.toBuilder().setCast(frame.getCast().toBuilder().setCaller(caller)).build();
+        try {
+            switch (target.getKindCase()) {
+                case COMPONENT -> {
+                    String id = HubKeys.checkComponent(target.getComponent());
+                    PendingCall p = isCall ? track(origin, stamped, deadline, timeout, null, id, 1) : null;
+                    deliverTo(id, stamped, p, deadline, castErrors(frame, origin), false);
+                }
+                case GROUP -> {
+                    String group = HubKeys.checkGroup(target.getGroup());
+                    members(group, false).whenComplete((members, err) -> {
+                        if (err != null) {
+                            answerError(frame, origin, Error.Code.UNAVAILABLE, "cannot read group " + group + ": " + rootMessage(err));
+                        } else if (members.isEmpty()) {
+                            answerError(frame, origin, Error.Code.NO_MEMBERS, "group " + group + " has no members");
+                        } else if (target.getSelector() == Selector.ALL) {
+                            PendingCall p = isCall ? track(origin, stamped, deadline, timeout, null,
+                                    "group " + group, members.size()) : null;
+                            for (String m : members) {
+                                deliverTo(m, stamped, p, deadline, castErrors(frame, origin), false);
+                            }
+                        } else {
+                            String m = pick(members, Set.of());
+                            PendingCall p = isCall ? track(origin, stamped, deadline, timeout, group,
+                                    "group " + group, 1) : null;
+                            if (p != null) {
+                                p.tried(m);
+                            }
+                            deliverTo(m, stamped, p, deadline, castErrors(frame, origin), false);
+                        }
+                    });
+                }
+                default -> answerError(frame, origin, Error.Code.BAD_REQUEST,
+                        (isCall ? "call" : "cast") + " has no target (component or group)");
+            }
+        } catch (IllegalArgumentException e) {
+            answerError(frame, origin, Error.Code.BAD_REQUEST, e.getMessage());
+        }
+    }
+
+    /** Where a cast's delivery errors go: to its sender if it asked (non-zero correlation), else nowhere. */
+    private Consumer<Error> castErrors(Frame frame, Consumer<Frame> origin) {
+        if (frame.hasCall() || frame.getCorrelation() == 0) {
+            return e -> {};
+        }
+        return e -> origin.accept(Frame.newBuilder().setCorrelation(frame.getCorrelation()).setError(e).build());
+    }
+
+    private void answerError(Frame frame, Consumer<Frame> origin, Error.Code code, String message) {
+        if (frame.getCorrelation() != 0) {
+            origin.accept(Frame.newBuilder().setCorrelation(frame.getCorrelation())
+                    .setError(Error.newBuilder().setCode(code).setMessage(message)).build());
+        }
+    }
+
+    private PendingCall track(Consumer<Frame> origin, Frame frame, long deadline, int timeoutMillis, String anyGroup,
+                              String target, int asked) {
+        PendingCall p = new PendingCall(ids.incrementAndGet(), origin, frame, deadline, timeoutMillis, anyGroup, target);
+        p.asked(asked);
+        pending.put(p.id, p);
+        p.timeout = timer.newTimeout(t -> {
+            if (pending.remove(p.id, p)) {
+                Frame f = p.expire();
+                if (f != null) {
+                    stats.expired.increment();
+                    p.origin.accept(f);
+                }
+            }
+        }, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        return p;
+    }
+
+    private static String pick(Set<String> members, Set<String> except) {
+        List<String> candidates = new ArrayList<>(members.size());
+        for (String m : members) {
+            if (!except.contains(m)) {
+                candidates.add(m);
+            }
+        }
+        return candidates.isEmpty() ? null : candidates.get(ThreadLocalRandom.current().nextInt(candidates.size()));
+    }
+
+    /** A group's members, from the short-lived cache unless {@code fresh}. */
+    CompletionStage<Set<String>> members(String group, boolean fresh) {
+        CachedMembers c = groups.get(group);
+        if (!fresh && c != null && c.until - System.nanoTime() > 0) {
+            return CompletableFuture.completedFuture(c.members);
+        }
+        return records.members(group).thenApply(m -> {
+            groups.put(group, new CachedMembers(m, System.nanoTime() + settings.groupCacheTtl().toNanos()));
+            return m;
+        });
+    }
+
+    void forgetGroup(String group) {
+        groups.remove(group);
+    }
+
+    /** Sends a call or cast to one component, looking its node up on a cache miss (or when {@code fresh}). */
+    private void deliverTo(String component, Frame frame, PendingCall p, long deadline, Consumer<Error> castError,
+                           boolean fresh) {
+        String node = fresh ? null : locations.get(component);
+        if (node != null) {
+            send(node, component, frame, p, deadline);
+            return;
+        }
+        stats.locationLookups.increment();
+        records.location(component).whenComplete((loc, err) -> {
+            if (err != null) {
+                fail(p, component, castError, Error.Code.UNAVAILABLE, "cannot look up component " + component + ": "
+                        + rootMessage(err));
+            } else if (loc.isEmpty()) {
+                fail(p, component, castError, Error.Code.UNKNOWN_TARGET, "component " + component + " is not connected");
+            } else {
+                locations.put(component, loc.get().getNode());
+                send(loc.get().getNode(), component, frame, p, deadline);
+            }
+        });
+    }
+
+    private void send(String node, String component, Frame frame, PendingCall p, long deadline) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (left <= 0) {
+            return; // the expiry timer answers the caller
+        }
+        Deliver d = Deliver.newBuilder().setComponent(component)
+                .setFrame(frame.toBuilder().setTimeoutMs((int) Math.max(1, left)))
+                .setPending(p == null ? 0 : p.id).build();
+        if (node.equals(self)) {
+            onDeliver(self, d);
+        } else if (!nodes.send(node, HubRelay.newBuilder().setFromNode(self).setDeliver(d).build())) {
+            onReturned(Returned.newBuilder().setPending(d.getPending()).setComponent(component).setFrame(d.getFrame()).build(), node);
+        }
+    }
+
+    private void fail(PendingCall p, String component, Consumer<Error> castError, Error.Code code, String message) {
+        Error error = Error.newBuilder().setCode(code).setMessage(message).build();
+        if (p == null) {
+            castError.accept(error);
+            return;
+        }
+        if (p.anyGroup != null && code == Error.Code.UNKNOWN_TARGET) {
+            retryAny(p, component);
+            return;
+        }
+        onAnswer(p.id, Result.newBuilder().setFrom(component).setError(error).build(), true);
+    }
+
+    /** The member an ANY call went to has gone: pick another from a fresh member list. */
+    private void retryAny(PendingCall p, String gone) {
+        members(p.anyGroup, true).whenComplete((members, err) -> {
+            String next = err == null ? pick(members, p.triedSoFar()) : null;
+            if (next == null || !p.tried(next)) {
+                finish(p, p.fail(Error.newBuilder().setCode(Error.Code.NO_MEMBERS)
+                        .setMessage("group " + p.anyGroup + " has no members (left: " + gone + ")").build()));
+                return;
+            }
+            deliverTo(next, p.frame, p, p.deadlineNanos, e -> {}, false);
+        });
+    }
+
+    private void finish(PendingCall p, Frame answer) {
+        if (answer == null) {
+            return;
+        }
+        pending.remove(p.id, p);
+        io.netty.util.Timeout t = p.timeout;
+        if (t != null) {
+            t.cancel();
+        }
+        p.origin.accept(answer);
+    }
+
+    // ---- receiving: node relays and local deliveries -----------------------------------------------
+
+    /** A message from another node's router. */
+    public void onRelay(HubRelay m) {
+        switch (m.getBodyCase()) {
+            case DELIVER -> onDeliver(m.getFromNode(), m.getDeliver());
+            case ANSWER -> onAnswer(m.getAnswer().getPending(), m.getAnswer().getResult(), false);
+            case RETURNED -> onReturned(m.getReturned(), m.getFromNode());
+            case NOTIFY -> {
+                Session s = sessions.get(m.getNotify().getComponent());
+                if (s != null) {
+                    s.push(m.getNotify().getEvent());
+                }
+            }
+            case TERMINATE -> {
+                Session s = sessions.get(m.getTerminate().getComponent());
+                if (s != null) {
+                    s.terminate(m.getTerminate().getTerminate());
+                }
+            }
+            default -> LOG.warn("Ignoring a hub relay without a body from {}", m.getFromNode());
+        }
+    }
+
+    private void onDeliver(String fromNode, Deliver d) {
+        Session s = sessions.get(d.getComponent());
+        if (s == null) {
+            stats.returned.increment();
+            Returned r = Returned.newBuilder().setPending(d.getPending()).setComponent(d.getComponent())
+                    .setFrame(d.getFrame()).build();
+            if (fromNode.equals(self)) {
+                onReturned(r, self);
+            } else {
+                nodes.send(fromNode, HubRelay.newBuilder().setFromNode(self).setReturned(r).build());
+            }
+            return;
+        }
+        s.deliver(fromNode, d);
+    }
+
+    /** The answer of a delivered call, from the callee's session (any node). */
+    void answer(String toNode, long pendingId, Result result) {
+        if (toNode.equals(self)) {
+            onAnswer(pendingId, result, false);
+        } else {
+            nodes.send(toNode, HubRelay.newBuilder().setFromNode(self)
+                    .setAnswer(Answer.newBuilder().setPending(pendingId).setResult(result)).build());
+        }
+    }
+
+    private void onAnswer(long pendingId, Result result, boolean local) {
+        PendingCall p = pending.get(pendingId);
+        if (p == null) {
+            stats.lateAnswers.increment(); // expired, or answered already: dropped
+            return;
+        }
+        Frame reply = p.add(result);
+        if (reply != null) {
+            finish(p, reply);
+        }
+    }
+
+    /** A Deliver came back: the component was not connected where the cache said. */
+    private void onReturned(Returned r, String staleNode) {
+        locations.remove(r.getComponent(), staleNode);
+        PendingCall p = r.getPending() == 0 ? null : pending.get(r.getPending());
+        if (r.getPending() != 0 && p == null) {
+            return; // already expired
+        }
+        records.location(r.getComponent()).whenComplete((loc, err) -> {
+            Optional<Location> where = err == null ? loc : Optional.empty();
+            if (where.isPresent() && !where.get().getNode().equals(staleNode)) {
+                locations.put(r.getComponent(), where.get().getNode());
+                send(where.get().getNode(), r.getComponent(), r.getFrame(), p,
+                        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(r.getFrame().getTimeoutMs()));
+            } else if (p != null) {
+                fail(p, r.getComponent(), e -> {}, Error.Code.UNKNOWN_TARGET, "component " + r.getComponent() + " is not connected");
+            }
+        });
+    }
+
+    // ---- events, links ----------------------------------------------------------------------------
+
+    /** Pushes an event to a component wherever it is connected; dropped if it is nowhere. */
+    void push(String component, Event event) {
+        Session s = sessions.get(component);
+        if (s != null) {
+            s.push(event);
+            return;
+        }
+        locate(component).thenAccept(node -> node.ifPresent(n -> nodes.send(n, HubRelay.newBuilder().setFromNode(self)
+                .setNotify(Notify.newBuilder().setComponent(component).setEvent(event)).build())));
+    }
+
+    /** Tells a component's harness to terminate it (a link fired). */
+    void terminate(String component, String reason) {
+        Terminate t = Terminate.newBuilder().setReason(reason).setGraceMs((int) settings.terminateGrace().toMillis()).build();
+        Session s = sessions.get(component);
+        if (s != null) {
+            s.terminate(t);
+            return;
+        }
+        locate(component).thenAccept(node -> node.ifPresent(n -> nodes.send(n, HubRelay.newBuilder().setFromNode(self)
+                .setTerminate(TerminateComponent.newBuilder().setComponent(component).setTerminate(t)).build())));
+    }
+
+    CompletionStage<Optional<String>> locate(String component) {
+        String node = locations.get(component);
+        if (node != null) {
+            return CompletableFuture.completedFuture(Optional.of(node));
+        }
+        return records.location(component).handle((loc, err) -> err == null ? loc.map(Location::getNode) : Optional.empty());
+    }
+
+    boolean isConnectedHere(String component) {
+        return sessions.containsKey(component);
+    }
+
+    /** Drops answers-in-waiting of callees that ran out of time, so a silent component cannot grow memory. */
+    private void sweep() {
+        long now = System.nanoTime();
+        sessions.values().forEach(s -> s.sweep(now));
+        timer.newTimeout(t -> sweep(), 1, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() {
+        timer.stop();
+        sessions.values().forEach(s -> s.link().close());
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    static Frame error(long correlation, Error.Code code, String message) {
+        return Frame.newBuilder().setCorrelation(correlation).setError(Error.newBuilder().setCode(code).setMessage(message)).build();
+    }
+}
