@@ -1,0 +1,208 @@
+package io.smalti.harness;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.ByteString;
+import io.netty.handler.ssl.util.SelfSignedCertificate;
+import io.smalti.protocol.hub.Call;
+import io.smalti.protocol.hub.Error;
+import io.smalti.protocol.hub.Frame;
+import io.smalti.protocol.hub.GroupCount;
+import io.smalti.protocol.hub.Membership;
+import io.smalti.protocol.hub.Terminate;
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The harness executable as a separate JVM, against a TLS hub stub, running {@link TestComponent}. */
+@Timeout(60)
+class HarnessProcessTest {
+    private static final String ID = "89abcdef0123456789abcdef0123456789abcdef";
+    private static SelfSignedCertificate certificate;
+
+    @TempDir
+    Path dir;
+    private HubStub hub;
+    private Process harness;
+    private final ObjectMapper json = new ObjectMapper();
+
+    @BeforeAll
+    static void certificate() throws Exception {
+        certificate = new SelfSignedCertificate("hub");
+    }
+
+    @BeforeEach
+    void startHub() throws Exception {
+        hub = new HubStub(certificate);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (harness != null && harness.isAlive()) {
+            harness.descendants().forEach(ProcessHandle::destroyForcibly);
+            harness.destroyForcibly();
+        }
+        hub.close();
+    }
+
+    private static String classpath() {
+        String cp = System.getProperty("surefire.test.class.path");
+        return cp != null ? cp : System.getProperty("java.class.path");
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private ObjectNode config() {
+        ObjectNode root = json.createObjectNode();
+        root.put("component", ID);
+        root.putObject("hub").put("host", "127.0.0.1").put("port", hub.port).put("certificate", hub.pem);
+        root.putArray("command").add(java()).add("-Xmx64m").add("-XX:+UseSerialGC").add("-XX:TieredStopAtLevel=1").add("-cp").add(classpath())
+                .add(TestComponent.class.getName());
+        root.put("socket", dir.resolve("c.sock").toString());
+        root.put("graceMillis", 3000);
+        root.putObject("reconnect").put("initialMillis", 50).put("maxMillis", 200);
+        return root;
+    }
+
+    private Process start(ObjectNode config) throws IOException {
+        List<String> command = new ArrayList<>(List.of(java(), "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath(),
+                HarnessMain.class.getName()));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
+        pb.redirectError(dir.resolve("harness.err").toFile());
+        harness = pb.start();
+        try (OutputStream in = harness.getOutputStream()) {
+            in.write(json.writeValueAsBytes(config));
+        }
+        return harness;
+    }
+
+    private String stderr() throws IOException {
+        return Files.readString(dir.resolve("harness.err"));
+    }
+
+    private int exit(long seconds) throws Exception {
+        assertTrue(harness.waitFor(seconds, TimeUnit.SECONDS), "harness still running; stderr:\n" + stderr());
+        return harness.exitValue();
+    }
+
+    /** Accepts the harness, checks its Hello and answers the component's registration. */
+    private HubStub.Conn connected() throws Exception {
+        HubStub.Conn conn = hub.accept();
+        assertEquals(ID, conn.hello.getHello().getComponent());
+        assertEquals(1, conn.hello.getHello().getVersion());
+        assertTrue(conn.hello.getHello().getAgent().startsWith("smalti-harness"));
+        Frame register = conn.next();
+        assertEquals(List.of("t"), register.getRegister().getGroupsList());
+        conn.send(Frame.newBuilder().setCorrelation(register.getCorrelation())
+                .setMembership(Membership.newBuilder().addGroups(GroupCount.newBuilder().setGroup("t").setMembers(1))).build());
+        return conn;
+    }
+
+    private static Frame call(long correlation, String operation, String inputs) {
+        return Frame.newBuilder().setCorrelation(correlation).setTimeoutMs(5000)
+                .setCall(Call.newBuilder().setOperation(operation).setInputs(ByteString.copyFromUtf8(inputs)).setCaller("tool:n1"))
+                .build();
+    }
+
+    @Test
+    void relaysAndExitsWithTheComponentStatus() throws Exception {
+        // The configuration on fd 3, as a launcher with a spare pipe would pass it (the other tests use stdin).
+        Path file = dir.resolve("config.json");
+        Files.write(file, json.writeValueAsBytes(config()));
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", "exec \"$0\" -Xmx32m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp \"$1\" "
+                + HarnessMain.class.getName() + " --config-fd 3 3<\"$2\"", java(), classpath(), file.toString());
+        pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
+        pb.redirectError(dir.resolve("harness.err").toFile());
+        pb.redirectInput(new File("/dev/null"));
+        harness = pb.start();
+        HubStub.Conn conn = connected();
+        conn.send(call(100, "echo", "hello"));
+        Frame reply = conn.next();
+        assertEquals(100, reply.getCorrelation());
+        assertEquals("hello", reply.getReply().getResults(0).getOutputs().toStringUtf8());
+        assertTrue(Files.exists(dir.resolve("c.sock")));
+
+        conn.send(call(101, "exit", "7"));
+        assertEquals(101, conn.next().getCorrelation());
+        assertEquals(7, exit(10), stderr());
+        conn.closed.get(5, TimeUnit.SECONDS); // the hub learns of the exit by the disconnect
+        assertFalse(Files.exists(dir.resolve("c.sock")), "socket file removed");
+        String log = stderr();
+        assertTrue(log.contains("89abcdef") && log.contains("component exited with status 7"), log);
+    }
+
+    @Test
+    void sigtermTerminatesTheComponentWithinTheGracePeriod() throws Exception {
+        start(config());
+        connected();
+        long start = System.nanoTime();
+        harness.destroy(); // SIGTERM
+        assertEquals(0, exit(10), "the component stopped cleanly on Terminate");
+        assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(3000), "within the grace period");
+    }
+
+    @Test
+    void componentIgnoringTerminateIsKilledAfterTheGracePeriod() throws Exception {
+        ObjectNode config = config();
+        config.putObject("environment").put("TEST_IGNORE_TERMINATE", "1");
+        start(config);
+        HubStub.Conn conn = connected();
+        long start = System.nanoTime();
+        conn.send(Frame.newBuilder().setTerminate(Terminate.newBuilder().setReason("test").setGraceMs(500)).build());
+        assertEquals(128 + 9, exit(10), stderr());
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(millis >= 450 && millis < 5000, "killed after the grace period, took " + millis + " ms");
+    }
+
+    @Test
+    void reconnectsAndReplaysRegistrations() throws Exception {
+        start(config());
+        HubStub.Conn first = connected();
+        first.channel.close();
+        HubStub.Conn second = hub.accept();
+        Frame replay = second.next();
+        assertEquals(List.of("t"), replay.getRegister().getGroupsList());
+        assertTrue((replay.getCorrelation() & Relay.REPLAY_BIT) != 0);
+        second.send(Frame.newBuilder().setCorrelation(replay.getCorrelation()).setMembership(Membership.getDefaultInstance()).build());
+        second.send(call(5, "echo", "again"));
+        Frame reply = second.next();
+        assertEquals(5, reply.getCorrelation(), "the replay's answer was consumed, not relayed: " + reply);
+        assertEquals("again", reply.getReply().getResults(0).getOutputs().toStringUtf8());
+    }
+
+    @Test
+    void unsupportedVersionExitsWithStatus3() throws Exception {
+        hub.helloAnswer = hello -> Frame.newBuilder()
+                .setError(Error.newBuilder().setCode(Error.Code.UNSUPPORTED_VERSION).setMessage("version 1 is too old")).build();
+        start(config());
+        assertEquals(3, exit(40), stderr());
+        assertTrue(stderr().contains("version 1 is too old"), stderr());
+    }
+
+    @Test
+    void badConfigurationExitsWithStatus2NamingTheField() throws Exception {
+        ObjectNode config = config();
+        config.remove("command");
+        start(config);
+        assertEquals(2, exit(15));
+        assertEquals("smalti-harness: command: missing", stderr().strip());
+    }
+}
