@@ -22,13 +22,15 @@ import org.HdrHistogram.Histogram;
  * at the receiver) for several systems measured in the same run, 100-byte payloads.
  *
  * <pre>
- * java -cp benchmarks.jar io.smalti.bench.hub.MessagingBench [--runs 5] [--calls 20000] [--warmup 5000]
+ * java -cp benchmarks.jar io.smalti.bench.hub.MessagingBench [--runs 5] [--warmup-runs 1] [--calls 20000] [--warmup 5000]
  *     [--cast-seconds 5] [--cast-warmup 1] [--payload 100] [--systems relay3,relay3-plain,relay4,nats]
  *     [--nats-server PATH] [--json]
  * </pre>
  *
  * <p>Every system is started once; each run then measures all of them one after the other, in an order
- * rotated from run to run, so that they see the same machine state. On a 2-vCPU machine a wake-up on the
+ * rotated from run to run, so that they see the same machine state. Whole warm-up runs come first and
+ * are printed but not counted: the TLS path of four relay processes needs more than a few thousand
+ * calls before the JIT compilers are done (the first run's casts were several times slower). On a 2-vCPU machine a wake-up on the
  * other CPU costs about 100 µs and decides most of a call's latency, so single figures mean little: the
  * summary gives the median over runs of every figure and of the per-run ratios between systems.
  *
@@ -52,6 +54,7 @@ public final class MessagingBench {
             new String[] {"relay4", "relay3"}, new String[] {"relay3", "nats"}, new String[] {"relay3-plain", "nats"});
 
     private int runs = 5;
+    private int warmupRuns = 1;
     private int calls = 20_000;
     private int warmup = 5_000;
     private double castSeconds = 5;
@@ -70,6 +73,7 @@ public final class MessagingBench {
             String a = args[i];
             switch (a) {
                 case "--runs" -> bench.runs = Integer.parseInt(args[++i]);
+                case "--warmup-runs" -> bench.warmupRuns = Integer.parseInt(args[++i]);
                 case "--calls" -> bench.calls = Integer.parseInt(args[++i]);
                 case "--warmup" -> bench.warmup = Integer.parseInt(args[++i]);
                 case "--cast-seconds" -> bench.castSeconds = Double.parseDouble(args[++i]);
@@ -103,8 +107,8 @@ public final class MessagingBench {
                 }
                 yield new NatsSystem(natsServer, dir.resolve("nats-server.log"));
             }
-            // The component hub ("hub-1node", "hub-2node") is added here as one more MessagingSystem: caller
-            // and callee are SDK components, each under its own harness process, against a running cluster.
+            // The component hub ("hub-1node", "hub-2node") is added here as one more MessagingSystem; what it
+            // does is described on that interface.
             default -> throw new IllegalArgumentException("unknown system " + name);
         };
     }
@@ -129,14 +133,16 @@ public final class MessagingBench {
             byte[] payload = new byte[payloadSize];
             Arrays.fill(payload, (byte) 'x');
             List<Figures> all = new ArrayList<>();
-            for (int run = 1; run <= runs; run++) {
+            for (int run = 1 - warmupRuns; run <= runs; run++) {
                 List<Figures> figures = new ArrayList<>();
                 for (int i = 0; i < systems.size(); i++) {
-                    MessagingSystem s = systems.get((i + run - 1) % systems.size());
+                    MessagingSystem s = systems.get(Math.floorMod(i + run - 1, systems.size()));
                     figures.add(measure(s, run, payload));
                 }
                 figures.sort((a, b) -> Integer.compare(systemNames.indexOf(a.system()), systemNames.indexOf(b.system())));
-                all.addAll(figures);
+                if (run > 0) {
+                    all.addAll(figures);
+                }
                 printRun(run, figures, systems);
             }
             Map<String, Object> summary = summarize(all, systems);
@@ -144,6 +150,7 @@ public final class MessagingBench {
                 Map<String, Object> doc = new LinkedHashMap<>();
                 Map<String, Object> settings = new LinkedHashMap<>();
                 settings.put("runs", runs);
+                settings.put("warmupRuns", warmupRuns);
                 settings.put("calls", calls);
                 settings.put("warmup", warmup);
                 settings.put("castSeconds", castSeconds);
@@ -200,8 +207,8 @@ public final class MessagingBench {
 
     private void printRun(int run, List<Figures> figures, List<MessagingSystem> systems) {
         PrintStream out = json ? System.err : System.out;
-        out.printf(Locale.ROOT, "%nRun %d of %d (%d calls after %d warm-up, casts for %.0f s, %d-byte payloads)%n",
-                run, runs, calls, warmup, castSeconds, payloadSize);
+        out.printf(Locale.ROOT, "%n%s (%d calls after %d warm-up, casts for %.0f s, %d-byte payloads)%n",
+                run > 0 ? "Run " + run + " of " + runs : "Warm-up run (not counted)", calls, warmup, castSeconds, payloadSize);
         out.printf(Locale.ROOT, "  %-13s %-28s %9s %9s %9s %10s %12s %12s %9s%n",
                 "system", "path", "p50 µs", "p99 µs", "p99.9 µs", "calls/s", "casts sent/s", "received/s", "lost");
         for (Figures f : figures) {
