@@ -53,6 +53,10 @@ final class ClusterCommand {
         @Option(names = "--api-port", defaultValue = "7380", description = "REST API port of every node (default: ${DEFAULT-VALUE}).")
         int apiPort;
 
+        @Option(names = "--hub-port", defaultValue = "7390",
+                description = "Port where each node's harnesses connect (default: ${DEFAULT-VALUE}).")
+        int hubPort;
+
         @Option(names = "--single-host",
                 description = "Put every node on 127.0.0.1 with consecutive ports instead of one loopback address each.")
         boolean singleHost;
@@ -93,7 +97,7 @@ final class ClusterCommand {
                 cluster.purge();
             }
             PrintWriter progress = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
-            LocalCluster.Plan plan = new LocalCluster.Plan(count, ringSize, replicas, clusterPort, apiPort, !singleHost);
+            LocalCluster.Plan plan = new LocalCluster.Plan(count, ringSize, replicas, clusterPort, apiPort, hubPort, !singleHost);
             List<String> busy = plan.addressesInUse();
             if (!busy.isEmpty()) {
                 throw new Smalti.Failure("cannot start the local cluster: " + String.join(", ", busy)

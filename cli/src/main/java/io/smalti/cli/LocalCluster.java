@@ -143,7 +143,7 @@ final class LocalCluster {
     }
 
     /** How {@code cluster up} lays out its nodes. */
-    record Plan(int count, int ringSize, int replicas, int clusterPort, int apiPort, boolean distinctHosts) {
+    record Plan(int count, int ringSize, int replicas, int clusterPort, int apiPort, int hubPort, boolean distinctHosts) {
         /**
          * The addresses this plan needs that something else already listens on, e.g. a cluster started
          * from another state directory: its nodes would answer our health checks.
@@ -151,7 +151,7 @@ final class LocalCluster {
         List<String> addressesInUse() {
             List<String> busy = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                for (int port : new int[] {clusterPort(i), apiPort(i)}) {
+                for (int port : new int[] {clusterPort(i), apiPort(i), hubPort(i)}) {
                     if (!free(host(i), port)) {
                         busy.add(host(i) + ":" + port);
                     }
@@ -180,6 +180,10 @@ final class LocalCluster {
         int apiPort(int i) {
             return distinctHosts ? apiPort : apiPort + i;
         }
+
+        int hubPort(int i) {
+            return distinctHosts ? hubPort : hubPort + i;
+        }
     }
 
     /**
@@ -206,6 +210,7 @@ final class LocalCluster {
                         "  data-dir = \"" + node.dataDir() + "\"",
                         "  seeds = [\"" + seed + "\"]",
                         "}",
+                        "smalti.hub.port = " + plan.hubPort(i),
                         "smalti.ring {",
                         "  size = " + plan.ringSize(),
                         "  replicas = " + plan.replicas(),

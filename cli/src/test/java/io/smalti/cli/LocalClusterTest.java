@@ -20,10 +20,10 @@ class LocalClusterTest {
             other.bind(new InetSocketAddress("127.0.0.1", 0));
             int busy = other.getLocalPort();
             int api = freePort();
-            LocalCluster.Plan plan = new LocalCluster.Plan(1, 64, 3, busy, api, false);
+            LocalCluster.Plan plan = new LocalCluster.Plan(1, 64, 3, busy, api, freePort(), false);
             assertEquals(List.of("127.0.0.1:" + busy), plan.addressesInUse());
         }
-        LocalCluster.Plan free = new LocalCluster.Plan(1, 64, 3, freePort(), freePort(), false);
+        LocalCluster.Plan free = new LocalCluster.Plan(1, 64, 3, freePort(), freePort(), freePort(), false);
         assertEquals(List.of(), free.addressesInUse());
     }
 }

@@ -33,10 +33,11 @@ class CliIT {
     @Test
     void clusterUpShowsOneBalancedRingOnEveryNodeAndDownLeavesNoProcess() throws Exception {
         Path state = work.resolve("state");
-        int clusterPort = portFreeOnAll(3);
-        int apiPort = portFreeOnAll(3);
+        int clusterPort = Dist.portFreeOnAll(3);
+        int apiPort = Dist.portFreeOnAll(3);
         Dist.Run up = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "up", "--nodes", "3", "--state-dir",
-                state.toString(), "--cluster-port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort));
+                state.toString(), "--cluster-port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
+                "--hub-port", Integer.toString(Dist.portFreeOnAll(3)));
         JsonNode recorded = Dist.JSON.readTree(state.resolve("cluster.json").toFile());
         recorded.path("nodes").forEach(n -> pids.add(n.path("pid").asLong()));
         try {
@@ -108,24 +109,5 @@ class CliIT {
                 work.resolve("d").toString(), "--join", "nohostport");
         assertEquals(2, badNode.exit());
         assertTrue(badNode.err().contains("expected host:port, got 'nohostport'"), badNode.err());
-    }
-
-    /** A port free on 127.0.0.1 .. 127.0.0.n (the hosts cluster up uses). */
-    private static int portFreeOnAll(int n) {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int port = Dist.freePort("127.0.0.1");
-            boolean free = true;
-            for (int i = 2; i <= n && free; i++) {
-                try {
-                    new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0." + i)).close();
-                } catch (java.io.IOException e) {
-                    free = false;
-                }
-            }
-            if (free) {
-                return port;
-            }
-        }
-        throw new IllegalStateException("no port free on all of 127.0.0.1.." + n);
     }
 }

@@ -193,4 +193,23 @@ final class Dist {
             throw new AssertionError("interrupted running " + cmd);
         }
     }
+
+    /** A port free on 127.0.0.1 .. 127.0.0.n (the hosts cluster up uses). */
+    static int portFreeOnAll(int n) {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int port = freePort("127.0.0.1");
+            boolean free = true;
+            for (int i = 2; i <= n && free; i++) {
+                try {
+                    new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0." + i)).close();
+                } catch (java.io.IOException e) {
+                    free = false;
+                }
+            }
+            if (free) {
+                return port;
+            }
+        }
+        throw new IllegalStateException("no port free on all of 127.0.0.1.." + n);
+    }
 }

@@ -27,6 +27,8 @@ final class PendingCall {
     /** The group of an ANY call, to pick another member when the chosen one has gone; else null. */
     final String anyGroup;
     final String target;
+    /** A group call with selector ALL: errors become per-member results. */
+    final boolean fanOut;
     private int asked;
     private final List<Result> results = new ArrayList<>();
     private final Set<String> tried = new HashSet<>();
@@ -34,7 +36,7 @@ final class PendingCall {
     volatile Timeout timeout;
 
     PendingCall(long id, Consumer<Frame> origin, Frame frame, long deadlineNanos, int timeoutMillis,
-                String anyGroup, String target) {
+                String anyGroup, String target, boolean fanOut) {
         this.id = id;
         this.origin = origin;
         this.frame = frame;
@@ -43,6 +45,7 @@ final class PendingCall {
         this.timeoutMillis = timeoutMillis;
         this.anyGroup = anyGroup;
         this.target = target;
+        this.fanOut = fanOut;
     }
 
     synchronized void asked(int n) {
@@ -86,7 +89,7 @@ final class PendingCall {
             return null;
         }
         done = true;
-        if (asked <= 1 && results.isEmpty()) {
+        if (!fanOut) {
             return Frame.newBuilder().setCorrelation(correlation).setError(Error.newBuilder().setCode(Error.Code.EXPIRED)
                     .setMessage("no answer from " + target + " within " + timeoutMillis + " ms")).build();
         }

@@ -212,7 +212,8 @@ public final class Router implements AutoCloseable {
 
     private PendingCall track(Consumer<Frame> origin, Frame frame, long deadline, int timeoutMillis, String anyGroup,
                               String target, int asked) {
-        PendingCall p = new PendingCall(ids.incrementAndGet(), origin, frame, deadline, timeoutMillis, anyGroup, target);
+        PendingCall p = new PendingCall(ids.incrementAndGet(), origin, frame, deadline, timeoutMillis, anyGroup, target,
+                frame.getCall().getTarget().getSelector() == Selector.ALL && frame.getCall().getTarget().hasGroup());
         p.asked(asked);
         pending.put(p.id, p);
         p.timeout = timer.newTimeout(t -> {
@@ -298,6 +299,10 @@ public final class Router implements AutoCloseable {
         }
         if (p.anyGroup != null && code == Error.Code.UNKNOWN_TARGET) {
             retryAny(p, component);
+            return;
+        }
+        if (!p.fanOut) {
+            finish(p, p.fail(error)); // one target: the caller gets the hub's error itself
             return;
         }
         onAnswer(p.id, Result.newBuilder().setFrom(component).setError(error).build(), true);
