@@ -82,10 +82,16 @@ class HarnessProcessTest {
     }
 
     private Process start(ObjectNode config) throws IOException {
-        List<String> command = new ArrayList<>(List.of(java(), "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath(),
+        return start(config, ProcessBuilder.Redirect.INHERIT);
+    }
+
+    private Process start(ObjectNode config, ProcessBuilder.Redirect stdout) throws IOException {
+        // C1 only starts faster, which is all the functional tests need; the throughput probe wants the real JIT.
+        String jit = stdout == ProcessBuilder.Redirect.INHERIT ? "-XX:TieredStopAtLevel=1" : "-XX:+TieredCompilation";
+        List<String> command = new ArrayList<>(List.of(java(), "-Xmx32m", "-XX:+UseSerialGC", jit, "-cp", classpath(),
                 HarnessMain.class.getName()));
         ProcessBuilder pb = new ProcessBuilder(command);
-        pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
+        pb.redirectOutput(stdout);
         pb.redirectError(dir.resolve("harness.err").toFile());
         harness = pb.start();
         try (OutputStream in = harness.getOutputStream()) {
@@ -186,6 +192,22 @@ class HarnessProcessTest {
         Frame reply = second.next();
         assertEquals(5, reply.getCorrelation(), "the replay's answer was consumed, not relayed: " + reply);
         assertEquals("again", reply.getReply().getResults(0).getOutputs().toStringUtf8());
+    }
+
+    /** A throughput probe, not a pass/fail test: mvn ... -Dtest=HarnessProcessTest#castThroughput -Dsmalti.bench=true */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "smalti.bench", matches = "true")
+    @Timeout(150)
+    void castThroughput() throws Exception {
+        hub.reflectCasts = true;
+        ObjectNode config = config();
+        com.fasterxml.jackson.databind.node.ArrayNode command = config.putArray("command");
+        command.add(java()).add("-Xmx256m").add("-cp").add(classpath()).add(BenchComponent.class.getName());
+        config.putObject("environment").put("BENCH_CASTS", System.getProperty("smalti.bench.casts", "2000000"))
+                .put("BENCH_WINDOW", System.getProperty("smalti.bench.window", "5000"));
+        start(config, ProcessBuilder.Redirect.to(dir.resolve("bench.out").toFile()));
+        assertEquals(0, exit(120), stderr());
+        System.out.println("cast throughput: " + Files.readString(dir.resolve("bench.out")).strip());
     }
 
     @Test

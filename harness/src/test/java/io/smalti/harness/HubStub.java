@@ -53,6 +53,8 @@ final class HubStub implements AutoCloseable {
     final String pem;
     final int port;
     final BlockingQueue<Conn> connections = new LinkedBlockingQueue<>();
+    /** Sends every Cast straight back to the harness it came from (for throughput probes). */
+    volatile boolean reflectCasts;
     volatile Function<Frame, Frame> helloAnswer = hello -> Frame.newBuilder()
             .setWelcome(Welcome.newBuilder().setVersion(1).setComponent(hello.getHello().getComponent()).setNode("n1")
                     .setMaxFrame(1 << 20)).build();
@@ -63,6 +65,7 @@ final class HubStub implements AutoCloseable {
         pem = HarnessConfigTest.pem(cert);
         SslContext ssl = SslContextBuilder.forServer(cert.certificate(), cert.privateKey()).build();
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childOption(io.netty.channel.ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -73,6 +76,10 @@ final class HubStub implements AutoCloseable {
 
                             @Override
                             protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) throws Exception {
+                                if (conn != null && reflectCasts) {
+                                    ctx.write(ctx.alloc().buffer(4 + msg.readableBytes()).writeInt(msg.readableBytes()).writeBytes(msg));
+                                    return;
+                                }
                                 byte[] bytes = new byte[msg.readableBytes()];
                                 msg.readBytes(bytes);
                                 Frame frame = Frame.parseFrom(bytes);
@@ -84,6 +91,11 @@ final class HubStub implements AutoCloseable {
                                 } else {
                                     conn.received.add(frame);
                                 }
+                            }
+
+                            @Override
+                            public void channelReadComplete(ChannelHandlerContext ctx) {
+                                ctx.flush();
                             }
 
                             @Override

@@ -74,8 +74,28 @@ public final class ComponentConnection implements AutoCloseable {
         private Duration defaultTimeout = Duration.ofSeconds(5);
         private String agent = "smalti-java-sdk";
         private int sendQueue = 65_536;
+        private int handlerQueue = 65_536;
+        private int parallelism;
 
-        /** Runs handlers; default: a pool of max(2, processors) daemon threads with a bounded queue. */
+        /** How many handlers may run at once; default max(2, available processors). */
+        public Options parallelism(int handlers) {
+            if (handlers < 1) {
+                throw new IllegalArgumentException("parallelism must be positive: " + handlers);
+            }
+            this.parallelism = handlers;
+            return this;
+        }
+
+        /** How many calls, casts and events may wait for a handler before they are shed; default 65536. */
+        public Options handlerQueue(int frames) {
+            if (frames < 1) {
+                throw new IllegalArgumentException("handlerQueue must be positive: " + frames);
+            }
+            this.handlerQueue = frames;
+            return this;
+        }
+
+        /** Runs handlers; default: a pool of {@link #parallelism} daemon threads. */
         public Options executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor);
             return this;
@@ -108,7 +128,7 @@ public final class ComponentConnection implements AutoCloseable {
 
     private final SocketChannel channel;
     private final Component component;
-    private final Executor executor;
+    private final Dispatcher dispatcher;
     private final ExecutorService ownedExecutor;
     private final Duration defaultTimeout;
     private final String id;
@@ -131,15 +151,19 @@ public final class ComponentConnection implements AutoCloseable {
         this.id = welcome.getComponent();
         this.node = welcome.getNode();
         this.maxFrame = welcome.getMaxFrame() > 0 ? welcome.getMaxFrame() : 1 << 20;
+        int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
         if (options.executor != null) {
-            this.executor = options.executor;
+            this.dispatcher = new Dispatcher(options.executor, options.parallelism > 0 ? options.parallelism : threads,
+                    options.handlerQueue);
             this.ownedExecutor = null;
         } else {
-            int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+            int parallelism = options.parallelism > 0 ? options.parallelism : threads;
             AtomicInteger n = new AtomicInteger();
-            ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-                    new ArrayBlockingQueue<>(16_384), r -> daemon(r, "smalti-handler-" + n.incrementAndGet()));
-            this.executor = pool;
+            // At most `parallelism` drainers are ever submitted, so the pool's own queue stays tiny.
+            ThreadPoolExecutor pool = new ThreadPoolExecutor(parallelism, parallelism, 60, TimeUnit.SECONDS,
+                    new ArrayBlockingQueue<>(parallelism), r -> daemon(r, "smalti-handler-" + n.incrementAndGet()));
+            pool.allowCoreThreadTimeOut(true);
+            this.dispatcher = new Dispatcher(pool, parallelism, options.handlerQueue);
             this.ownedExecutor = pool;
         }
         this.timers = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "smalti-timeouts"));
@@ -363,12 +387,8 @@ public final class ComponentConnection implements AutoCloseable {
     }
 
     private void submit(Runnable task, Request call) {
-        try {
-            executor.execute(task);
-        } catch (RejectedExecutionException e) {
-            if (call != null && !closing.get()) {
-                answer(call, null, new HubException(ErrorCode.OVERLOADED, "component " + id + " has too many calls waiting"));
-            }
+        if (!dispatcher.submit(task) && call != null && !closing.get()) {
+            answer(call, null, new HubException(ErrorCode.OVERLOADED, "component " + id + " has too many calls waiting"));
         }
     }
 

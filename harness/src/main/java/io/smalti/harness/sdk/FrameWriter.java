@@ -80,6 +80,14 @@ final class FrameWriter implements Runnable {
                     if (stopping && queue.isEmpty()) {
                         return;
                     }
+                    // Yield a few times before parking: a busy sender refills the queue within microseconds,
+                    // and a parked writer costs every sender a wake-up system call.
+                    for (int i = 0; i < 20 && queue.isEmpty(); i++) {
+                        Thread.yield();
+                    }
+                    if (!queue.isEmpty()) {
+                        continue;
+                    }
                     sleeping = true;
                     // Re-check after announcing the sleep: a sender that enqueued before seeing the flag is
                     // found here, one that enqueues after will unpark us.
