@@ -20,6 +20,7 @@ final class FakeHarness implements AutoCloseable {
     final Path socket;
     private final ServerSocketChannel server;
     private final CompletableFuture<SocketChannel> accepted = new CompletableFuture<>();
+    private final java.util.concurrent.BlockingQueue<Frame> frames = new java.util.concurrent.LinkedBlockingQueue<>();
     private DataInputStream in;
     private SocketChannel channel;
 
@@ -43,13 +44,34 @@ final class FakeHarness implements AutoCloseable {
     Frame handshake(String id, String node, int maxFrame) throws Exception {
         channel = accepted.get(5, TimeUnit.SECONDS);
         in = new DataInputStream(Channels.newInputStream(channel));
-        Frame hello = read();
+        Frame hello = readDirect();
+        // From here on a thread reads, so tests can wait with a timeout (available() is always 0 on a socket
+        // channel's stream).
+        Thread reader = new Thread(() -> {
+            try {
+                while (true) {
+                    frames.add(readDirect());
+                }
+            } catch (IOException e) {
+                // closed
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
         write(Frame.newBuilder().setWelcome(Welcome.newBuilder().setVersion(1).setComponent(id).setNode(node)
                 .setMaxFrame(maxFrame)).build());
         return hello;
     }
 
-    Frame read() throws IOException {
+    Frame read() throws IOException, InterruptedException {
+        Frame f = frames.poll(10, TimeUnit.SECONDS);
+        if (f == null) {
+            throw new AssertionError("no frame from the component within 10 s");
+        }
+        return f;
+    }
+
+    private Frame readDirect() throws IOException {
         int length = in.readInt();
         byte[] bytes = new byte[length];
         in.readFully(bytes);
@@ -67,15 +89,8 @@ final class FakeHarness implements AutoCloseable {
     }
 
     /** Whether a frame arrives within {@code millis} (polls the stream). */
-    boolean quietFor(long millis) throws IOException, InterruptedException {
-        long end = System.currentTimeMillis() + millis;
-        while (System.currentTimeMillis() < end) {
-            if (in.available() > 0) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return in.available() == 0;
+    boolean quietFor(long millis) throws InterruptedException {
+        return frames.poll(millis, TimeUnit.MILLISECONDS) == null;
     }
 
     @Override
