@@ -28,6 +28,8 @@ final class LocalChannelHandler extends ChannelInboundHandlerAdapter {
     private final int maxFrame;
     private final FrameHeader header = new FrameHeader();
     private boolean welcomed;
+    /** Set once the connection is being closed for a protocol violation: later frames are discarded. */
+    private boolean refused;
 
     LocalChannelHandler(Relay relay, int maxFrame) {
         this.relay = relay;
@@ -45,12 +47,16 @@ final class LocalChannelHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf frame = (ByteBuf) msg;
+        if (refused) {
+            frame.release();
+            return;
+        }
         if (!header.scan(frame)) {
             frame.release();
-            reply(ctx, Frames.error(header.correlation, Error.Code.BAD_REQUEST, "malformed frame: " + header.malformed));
-            if (!welcomed) {
-                ctx.flush();
-                ctx.close();
+            if (welcomed) {
+                reply(ctx, Frames.error(header.correlation, Error.Code.BAD_REQUEST, "malformed frame: " + header.malformed));
+            } else {
+                refuseAndClose(ctx, Error.Code.BAD_REQUEST, "malformed frame: " + header.malformed);
             }
             return;
         }
@@ -99,6 +105,10 @@ final class LocalChannelHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void refuseAndClose(ChannelHandlerContext ctx, Error.Code code, String message) {
+        if (refused) {
+            return;
+        }
+        refused = true;
         log.warn("local channel refused: {} {}", code, message);
         ctx.writeAndFlush(Frames.encode(ctx.alloc(), Frames.error(header.correlation, code, message)))
                 .addListener(ChannelFutureListener.CLOSE);

@@ -156,13 +156,45 @@ class HarnessProcessTest {
     }
 
     @Test
-    void sigtermTerminatesTheComponentWithinTheGracePeriod() throws Exception {
-        start(config());
+    void sigtermTerminatesTheComponentWithinTheGracePeriodAndOrphansAreReaped() throws Exception {
+        // The component leaves an orphan behind: the subshell's sleep is re-parented to the harness (the
+        // subreaper), exits, and must be reaped rather than stay a zombie.
+        ObjectNode config = config();
+        com.fasterxml.jackson.databind.node.ArrayNode java = (com.fasterxml.jackson.databind.node.ArrayNode) config.get("command");
+        StringBuilder exec = new StringBuilder("(sleep 0.2 &); exec");
+        java.forEach(arg -> exec.append(" '").append(arg.asText()).append("'"));
+        config.putArray("command").add("sh").add("-c").add(exec.toString());
+        start(config);
         connected();
+        Thread.sleep(1500);
+        assertEquals(List.of(), zombieChildren(harness.pid()), "orphans reaped");
         long start = System.nanoTime();
         harness.destroy(); // SIGTERM
         assertEquals(0, exit(10), "the component stopped cleanly on Terminate");
         assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(3000), "within the grace period");
+    }
+
+    /** Children of {@code pid} in state Z, from /proc. */
+    private static List<Long> zombieChildren(long pid) throws IOException {
+        List<Long> zombies = new ArrayList<>();
+        try (var dirs = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) dirs::iterator) {
+                if (!p.getFileName().toString().matches("\\d+")) {
+                    continue;
+                }
+                String stat;
+                try {
+                    stat = Files.readString(p.resolve("stat"));
+                } catch (IOException e) {
+                    continue; // exited meanwhile
+                }
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                if (fields[0].equals("Z") && Long.parseLong(fields[1]) == pid) {
+                    zombies.add(Long.parseLong(p.getFileName().toString()));
+                }
+            }
+        }
+        return zombies;
     }
 
     @Test
