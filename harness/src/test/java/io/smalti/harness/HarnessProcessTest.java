@@ -145,6 +145,9 @@ class HarnessProcessTest {
         assertEquals(100, reply.getCorrelation());
         assertEquals("hello", reply.getReply().getResults(0).getOutputs().toStringUtf8());
         assertTrue(Files.exists(dir.resolve("c.sock")));
+        // Informational (the target is RSS <= 64 MB): the harness JVM's resident size once relaying.
+        Files.readAllLines(Path.of("/proc/" + harness.pid() + "/status")).stream()
+                .filter(l -> l.startsWith("VmRSS")).forEach(l -> System.out.println("harness " + l));
 
         conn.send(call(101, "exit", "7"));
         assertEquals(101, conn.next().getCorrelation());
