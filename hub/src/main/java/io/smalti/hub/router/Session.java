@@ -96,6 +96,7 @@ public final class Session {
         switch (f.getBodyCase()) {
             case CALL, CAST -> router.route(component, f, this::send);
             case REPLY -> onReply(f);
+            case ERROR -> onError(f);
             case REGISTER -> {
                 if (tool) {
                     send(Router.error(c, Error.Code.FORBIDDEN, "a tool cannot join groups"));
@@ -415,6 +416,16 @@ public final class Session {
         }
         Result r = f.getReply().getResultsCount() > 0 ? f.getReply().getResults(0) : Result.getDefaultInstance();
         router.answer(in.fromNode, in.pending, r.toBuilder().setFrom(component).build());
+    }
+
+    /** The harness (or component) refused a delivered call, e.g. its queue to the component was full. */
+    private void onError(Frame f) {
+        Inbound in = inbound.remove(f.getCorrelation());
+        if (in == null) {
+            LOG.debug("Component {} sent an error for no call of ours: {}", component, f.getError().getMessage());
+            return;
+        }
+        router.answer(in.fromNode, in.pending, Result.newBuilder().setFrom(component).setError(f.getError()).build());
     }
 
     void push(Event event) {
