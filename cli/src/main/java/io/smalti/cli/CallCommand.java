@@ -8,7 +8,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code smalti call}: a request to a component or group through the hub, and its answers. */
@@ -30,19 +29,12 @@ final class CallCommand implements Callable<Integer> {
     @Mixin
     Hub.MessageOptions message = new Hub.MessageOptions();
 
-    @Parameters(index = "0", paramLabel = "TARGET", description = "Component id, group:NAME, or group name.")
-    String target;
-
-    @Parameters(index = "1", paramLabel = "OPERATION", description = "The operation to run.")
-    String operation;
-
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
-        ObjectNode body = message.body(spec, target, operation);
-        body.put("timeoutMs", options.timeout.toMillis());
+        ObjectNode body = message.body(spec, options.timeout);
         ApiClient api = new ApiClient(options.timeout.plus(HTTP_SLACK));
         JsonNode answer = Hub.request(api, options, "POST", "/v1/call", body.toString(), "application/json");
         PrintWriter out = spec.commandLine().getOut();

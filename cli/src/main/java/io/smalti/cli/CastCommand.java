@@ -6,7 +6,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code smalti cast}: a one-way message to a component or group through the hub. */
@@ -22,26 +21,20 @@ final class CastCommand implements Callable<Integer> {
     @Mixin
     Hub.MessageOptions message = new Hub.MessageOptions();
 
-    @Parameters(index = "0", paramLabel = "TARGET", description = "Component id, group:NAME, or group name.")
-    String target;
-
-    @Parameters(index = "1", paramLabel = "OPERATION", description = "The operation to run.")
-    String operation;
-
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
         // The cast is useless to the receiver after --timeout too (it may sit in a queue on the way).
-        String body = message.body(spec, target, operation).put("timeoutMs", options.timeout.toMillis()).toString();
+        String body = message.body(spec, options.timeout).toString();
         JsonNode answer = Hub.request(options.client(), options, "POST", "/v1/cast", body, "application/json");
         PrintWriter out = spec.commandLine().getOut();
         if (options.json) {
             Smalti.printJson(out, answer);
         } else {
             int sent = answer.path("sent").asInt();
-            out.printf("cast %s to %s: sent to %d %s%n", Hub.oneLine(operation), Hub.oneLine(target), sent,
+            out.printf("cast %s to %s: sent to %d %s%n", Hub.oneLine(message.operation), Hub.oneLine(message.target), sent,
                     sent == 1 ? "component" : "components");
         }
         return 0;

@@ -17,6 +17,12 @@ final class Hub {
 
     /** The options of {@code call} and {@code cast} that say what to send where. */
     static final class MessageOptions {
+        @picocli.CommandLine.Parameters(index = "0", paramLabel = "TARGET", description = "Component id, group:NAME, or group name.")
+        String target;
+
+        @picocli.CommandLine.Parameters(index = "1", paramLabel = "OPERATION", description = "The operation to run.")
+        String operation;
+
         @Option(names = "--input", paramLabel = "JSON", defaultValue = "null",
                 description = "The inputs, as JSON (default: ${DEFAULT-VALUE}); a string must be quoted: "
                         + "--input '\"hello\"'.")
@@ -29,12 +35,13 @@ final class Hub {
                 description = "The component's object to address (default: the component itself).")
         String object;
 
-        /** The body of {@code POST /v1/call} or {@code /v1/cast}; {@code timeoutMs} is added by the caller. */
-        ObjectNode body(CommandSpec spec, String target, String operation) {
+        /** The body of {@code POST /v1/call} or {@code /v1/cast}. */
+        ObjectNode body(CommandSpec spec, java.time.Duration timeout) {
             ObjectNode b = ApiClient.JSON.createObjectNode();
             b.put("target", target).put("selector", all ? "all" : "any").put("object", object)
                     .put("operation", operation);
             b.set("input", parseInput(spec, input));
+            b.put("timeoutMs", timeout.toMillis());
             return b;
         }
     }

@@ -83,7 +83,7 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
         router.open(component, link).whenComplete((s, err) -> ctx.executor().execute(() -> {
             if (err != null) {
                 refuse(ctx, frame.getCorrelation(), Error.Code.UNAVAILABLE, "cannot record where component " + component
-                        + " is connected: " + rootMessage(err), true);
+                        + " is connected: " + Router.rootMessage(err), true);
                 return;
             }
             session = s;
@@ -130,13 +130,5 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
             LOG.warn("Closing hub connection from {}: {}", ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
         }
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 }

@@ -19,9 +19,4 @@ public record HubSettings(String host, int port, int maxFrame, Duration defaultT
         return new HubSettings(host, port, 1 << 20, Duration.ofSeconds(30), 1 << 20, 256 << 10,
                 Duration.ofSeconds(5), Duration.ofMillis(500));
     }
-
-    public HubSettings withPort(int p) {
-        return new HubSettings(host, p, maxFrame, defaultTimeout, queueHighWater, queueLowWater, terminateGrace,
-                groupCacheTtl);
-    }
 }

@@ -29,14 +29,14 @@ final class PendingCall {
     final String target;
     /** A group call with selector ALL: errors become per-member results. */
     final boolean fanOut;
-    private int asked;
+    private final int asked;
     private final List<Result> results = new ArrayList<>();
     private final Set<String> tried = new HashSet<>();
     private boolean done;
     volatile Timeout timeout;
 
     PendingCall(long id, Consumer<Frame> origin, Frame frame, long deadlineNanos, int timeoutMillis,
-                String anyGroup, String target, boolean fanOut) {
+                String anyGroup, String target, int asked) {
         this.id = id;
         this.origin = origin;
         this.frame = frame;
@@ -45,11 +45,9 @@ final class PendingCall {
         this.timeoutMillis = timeoutMillis;
         this.anyGroup = anyGroup;
         this.target = target;
-        this.fanOut = fanOut;
-    }
-
-    synchronized void asked(int n) {
-        asked = n;
+        this.asked = asked;
+        this.fanOut = frame.getCall().getTarget().getSelector() == io.smalti.protocol.hub.Selector.ALL
+                && frame.getCall().getTarget().hasGroup();
     }
 
     /** Records that {@code component} was tried; false if it already was. */

@@ -100,11 +100,6 @@ public final class Router implements AutoCloseable {
         return stats;
     }
 
-    /** The components connected to this node. */
-    public Set<String> connected() {
-        return Set.copyOf(sessions.keySet());
-    }
-
     /**
      * Opens a session for a component that said hello: records where it is connected (on its vnodes),
      * then completes with the session. A session already open for the same component is closed first
@@ -213,8 +208,7 @@ public final class Router implements AutoCloseable {
     private PendingCall track(Consumer<Frame> origin, Frame frame, long deadline, int timeoutMillis, String anyGroup,
                               String target, int asked) {
         PendingCall p = new PendingCall(ids.incrementAndGet(), origin, frame, deadline, timeoutMillis, anyGroup, target,
-                frame.getCall().getTarget().getSelector() == Selector.ALL && frame.getCall().getTarget().hasGroup());
-        p.asked(asked);
+                asked);
         pending.put(p.id, p);
         p.timeout = timer.newTimeout(t -> {
             if (pending.remove(p.id, p)) {
@@ -305,7 +299,7 @@ public final class Router implements AutoCloseable {
             finish(p, p.fail(error)); // one target: the caller gets the hub's error itself
             return;
         }
-        onAnswer(p.id, Result.newBuilder().setFrom(component).setError(error).build(), true);
+        onAnswer(p.id, Result.newBuilder().setFrom(component).setError(error).build());
     }
 
     /** The member an ANY call went to has gone: pick another from a fresh member list. */
@@ -339,7 +333,7 @@ public final class Router implements AutoCloseable {
     public void onRelay(HubRelay m) {
         switch (m.getBodyCase()) {
             case DELIVER -> onDeliver(m.getFromNode(), m.getDeliver());
-            case ANSWER -> onAnswer(m.getAnswer().getPending(), m.getAnswer().getResult(), false);
+            case ANSWER -> onAnswer(m.getAnswer().getPending(), m.getAnswer().getResult());
             case RETURNED -> onReturned(m.getReturned(), m.getFromNode());
             case NOTIFY -> {
                 Session s = sessions.get(m.getNotify().getComponent());
@@ -376,14 +370,14 @@ public final class Router implements AutoCloseable {
     /** The answer of a delivered call, from the callee's session (any node). */
     void answer(String toNode, long pendingId, Result result) {
         if (toNode.equals(self)) {
-            onAnswer(pendingId, result, false);
+            onAnswer(pendingId, result);
         } else {
             nodes.send(toNode, HubRelay.newBuilder().setFromNode(self)
                     .setAnswer(Answer.newBuilder().setPending(pendingId).setResult(result)).build());
         }
     }
 
-    private void onAnswer(long pendingId, Result result, boolean local) {
+    private void onAnswer(long pendingId, Result result) {
         PendingCall p = pending.get(pendingId);
         if (p == null) {
             stats.lateAnswers.increment(); // expired, or answered already: dropped
@@ -447,10 +441,6 @@ public final class Router implements AutoCloseable {
         return records.location(component).handle((loc, err) -> err == null ? loc.map(Location::getNode) : Optional.empty());
     }
 
-    boolean isConnectedHere(String component) {
-        return sessions.containsKey(component);
-    }
-
     /** Drops answers-in-waiting of callees that ran out of time, so a silent component cannot grow memory. */
     private void sweep() {
         long now = System.nanoTime();
@@ -464,7 +454,8 @@ public final class Router implements AutoCloseable {
         sessions.values().forEach(s -> s.link().close());
     }
 
-    static String rootMessage(Throwable e) {
+    /** The innermost cause's message: what went wrong, without the wrappers. */
+    public static String rootMessage(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();

@@ -17,10 +17,6 @@ import io.smalti.protocol.hub.Target;
 import io.smalti.protocol.hub.UpdateAttributes;
 import io.smalti.ring.vnode.VnodeTransport;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -212,12 +208,8 @@ final class HubRoutes extends AllDirectives {
     }
 
     private static String text(ByteString bytes) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes.toByteArray())).toString();
-        } catch (CharacterCodingException e) {
-            return "base64:" + Base64.getEncoder().encodeToString(bytes.toByteArray());
-        }
+        String text = Json.utf8(bytes.toByteArray());
+        return text != null ? text : "base64:" + Base64.getEncoder().encodeToString(bytes.toByteArray());
     }
 
     static HttpResponse hubError(Error e) {

@@ -37,6 +37,17 @@ final class Json {
         return response(status, new HubErrorBody(status.intValue(), message, code));
     }
 
+    /** The bytes as text if they are valid UTF-8, else null. */
+    static String utf8(byte[] bytes) {
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return null;
+        }
+    }
+
     static ObjectMapper mapper() {
         return MAPPER;
     }

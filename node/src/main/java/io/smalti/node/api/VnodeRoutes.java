@@ -9,10 +9,6 @@ import io.smalti.ring.crdt.Hlc;
 import io.smalti.ring.kv.KvClient;
 import io.smalti.ring.vnode.VnodeTransport;
 import io.smalti.ring.vnode.Vnodes;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
@@ -106,7 +102,7 @@ final class VnodeRoutes extends AllDirectives {
                 return Json.error(StatusCodes.NOT_FOUND, "key '" + key + "' was deleted at " + Hlc.format(v.timestamp())
                         + " via " + v.writer() + " (kv/" + v.vnode() + ")");
             }
-            String text = utf8(v.value());
+            String text = Json.utf8(v.value().toByteArray());
             return Json.response(StatusCodes.OK, new KvValueBody(key, text,
                     text == null ? Base64.getEncoder().encodeToString(v.value().toByteArray()) : null, v.timestamp(), Hlc.format(v.timestamp()), v.writer(), v.vnode(), v.answered()));
         });
@@ -127,15 +123,5 @@ final class VnodeRoutes extends AllDirectives {
     private static CompletionStage<HttpResponse> written(String key, CompletionStage<KvClient.Written> stage) {
         return stage.handle((w, err) -> err != null ? Json.failure(err) : Json.response(StatusCodes.OK,
                 new KvWrittenBody(key, w.timestamp(), Hlc.format(w.timestamp()), w.acks(), w.coordinator(), w.vnode())));
-    }
-
-    /** The bytes as text if they are valid UTF-8, else null. */
-    private static String utf8(ByteString bytes) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes.toByteArray())).toString();
-        } catch (CharacterCodingException e) {
-            return null;
-        }
     }
 }
