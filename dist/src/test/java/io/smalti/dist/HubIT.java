@@ -149,8 +149,7 @@ class HubIT {
 
     /** A call through node {@code via}'s REST API; null unless it answered 200. */
     private JsonNode call(int via, String target, String operation, String inputJson, String selector, int timeoutMs) {
-        HttpResponse<String> r = post(api(via) + "/v1/call", "{\"target\":\"" + target + "\",\"operation\":\"" + operation
-                + "\",\"input\":" + inputJson + ",\"selector\":\"" + selector + "\",\"timeoutMs\":" + timeoutMs + "}");
+        HttpResponse<String> r = callResponse(via, target, operation, inputJson, selector, timeoutMs);
         try {
             return r.statusCode() == 200 ? Dist.JSON.readTree(r.body()) : null;
         } catch (IOException e) {
@@ -158,11 +157,37 @@ class HubIT {
         }
     }
 
+    private HttpResponse<String> callResponse(int via, String target, String operation, String inputJson, String selector,
+                                              int timeoutMs) {
+        return post(api(via) + "/v1/call", "{\"target\":\"" + target + "\",\"operation\":\"" + operation
+                + "\",\"input\":" + inputJson + ",\"selector\":\"" + selector + "\",\"timeoutMs\":" + timeoutMs + "}");
+    }
+
     private JsonNode mustCall(int via, String target, String operation, String inputJson) {
-        JsonNode r = call(via, target, operation, inputJson, "any", 10_000);
-        assertTrue(r != null, operation + " on " + target + " via n" + via + " failed");
+        HttpResponse<String> response = callResponse(via, target, operation, inputJson, "any", 10_000);
+        assertEquals(200, response.statusCode(), () -> operation + " on " + target + " via n" + via + " failed: "
+                + response.body() + diagnosticsOf(target));
+        JsonNode r;
+        try {
+            r = Dist.JSON.readTree(response.body());
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + response.body(), e);
+        }
         assertTrue(r.path("results").get(0).path("error").isNull(), "error from " + target + ": " + r);
         return r.path("results").get(0).path("output");
+    }
+
+    /** For a failure message: the harness log of component {@code id} and the node log lines that name it. */
+    private String diagnosticsOf(String id) {
+        StringBuilder b = new StringBuilder();
+        components.stream().filter(c -> c.id.equals(id)).findFirst()
+                .ifPresent(c -> b.append("\nharness log of ").append(id).append(" (node ").append(c.node).append("):\n").append(read(c.log)));
+        for (int n = 1; n <= 3; n++) {
+            b.append("\nn").append(n).append(" log lines naming it:\n");
+            read(state.resolve("nodes").resolve("n" + n).resolve("node.log")).lines().filter(l -> l.contains(id))
+                    .forEach(l -> b.append(l).append('\n'));
+        }
+        return b.toString();
     }
 
     private List<String> events(Running probe) {

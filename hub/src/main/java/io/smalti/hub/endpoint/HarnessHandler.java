@@ -92,7 +92,7 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             LOG.info("Component {} connected from {} ({})", component, link.describe(), hello.getAgent());
-            ctx.writeAndFlush(Frame.newBuilder().setCorrelation(frame.getCorrelation()).setWelcome(Welcome.newBuilder()
+            s.welcome(Frame.newBuilder().setCorrelation(frame.getCorrelation()).setWelcome(Welcome.newBuilder()
                     .setVersion(VERSION).setComponent(component).setNode(router.self())
                     .setMaxFrame(router.settings().maxFrame())).build());
         }));

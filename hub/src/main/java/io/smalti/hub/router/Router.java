@@ -114,7 +114,11 @@ public final class Router implements AutoCloseable {
             old.link().close();
         }
         locations.put(component, self);
-        return records.setLocation(component, location).thenApply(x -> session);
+        return records.setLocation(component, location).whenComplete((x, err) -> {
+            if (err != null && sessions.remove(component, session)) {
+                locations.remove(component, self); // never welcomed: nobody heard of it, nothing to tell
+            }
+        }).thenApply(x -> session);
     }
 
     /** A session for a tool on this node (the REST API): it can call, cast and read, and nobody calls it. */

@@ -47,6 +47,8 @@ public final class Session {
     private static final Logger LOG = LoggerFactory.getLogger(Session.class);
     /** Calls delivered to one component and not yet answered; beyond it, callers get OVERLOADED. */
     private static final int MAX_INBOUND = 100_000;
+    /** Frames held for a component between its hello and its Welcome; beyond it, senders get OVERLOADED. */
+    private static final int MAX_EARLY = 10_000;
 
     private final Router router;
     private final HubRecords records;
@@ -58,6 +60,12 @@ public final class Session {
     private final Set<Watch> watching = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<Long, Inbound> inbound = new ConcurrentHashMap<>();
     private final AtomicLong correlations = new AtomicLong();
+    /**
+     * Deliveries can reach a session as soon as its location is recorded, before its harness has its Welcome;
+     * they wait here so that the Welcome is the first frame the harness reads. Null once welcomed.
+     */
+    private List<Frame> early;
+    private volatile boolean welcomed;
 
     private record Watch(String key, String entry) {}
 
@@ -71,6 +79,8 @@ public final class Session {
         this.link = link;
         this.location = location;
         this.tool = tool;
+        this.welcomed = tool;
+        this.early = tool ? null : new ArrayList<>();
     }
 
     public String component() {
@@ -121,11 +131,31 @@ public final class Session {
 
     /** Sends a frame to the component; counts it if the queue was full. */
     boolean send(Frame frame) {
+        if (!welcomed) {
+            synchronized (this) {
+                if (!welcomed) {
+                    if (early.size() < MAX_EARLY) {
+                        early.add(frame);
+                        return true;
+                    }
+                    router.stats.overloaded.increment();
+                    return false;
+                }
+            }
+        }
         boolean sent = link.send(frame);
         if (!sent) {
             router.stats.overloaded.increment();
         }
         return sent;
+    }
+
+    /** Sends the harness its Welcome, then whatever reached the component before it. Once, on the connection's thread. */
+    public synchronized void welcome(Frame welcome) {
+        link.send(welcome);
+        early.forEach(link::send);
+        early = null;
+        welcomed = true;
     }
 
     /** A request's outcome: the answer body, or a {@link HubError}. */
