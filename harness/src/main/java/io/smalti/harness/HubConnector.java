@@ -222,6 +222,14 @@ final class HubConnector {
         }
 
         @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (welcomed) {
+                relay.hubWritable(ctx.channel());
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             if (welcomed) {
                 relay.hubLost(ctx.channel());

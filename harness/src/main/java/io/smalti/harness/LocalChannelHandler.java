@@ -122,6 +122,12 @@ final class LocalChannelHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        relay.localWritable(ctx.channel());
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (welcomed) {
             log.info("component closed the local channel");

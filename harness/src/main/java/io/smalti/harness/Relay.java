@@ -14,9 +14,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The heart of the harness: moves frames between the component's local connection and the hub connection,
- * unchanged (the original bytes, length prefix included). Answers requests it cannot pass on (hub away,
- * queue full) with an Error instead of buffering them, records the component's standing requests and
- * replays them on a new hub session.
+ * unchanged (the original bytes, length prefix included). When one side cannot take more (its write buffer
+ * is over the high-water mark) the relay stops reading from the other until it can: the sender is slowed
+ * down by its socket instead of losing frames. Beyond a hard limit (a read batch in flight when reading
+ * stopped is still passed on) and when the hub is away it answers requests with an Error instead of
+ * buffering them. Records the component's standing requests and replays them on a new hub session.
  *
  * <p>Threading: every method runs on the one event loop both channels are registered with, so forwarding is
  * a plain {@code write} on the other channel with no hand-off between threads; nothing here blocks.
@@ -32,6 +34,8 @@ final class Relay {
     }
 
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
+    /** Bytes queued to one side beyond which frames are refused even though reading has stopped. */
+    static final long HARD_LIMIT = 8L << 20;
 
     private final String component;
     private final int maxFrame;
@@ -79,7 +83,45 @@ final class Relay {
         if (hub == channel) {
             hub = null;
             pendingReplays.clear();
+            resumeReading(local); // the component's requests are now answered UNAVAILABLE, not held
         }
+    }
+
+    /** The hub connection can take frames again: read from the component again. */
+    void hubWritable(Channel channel) {
+        if (hub == channel && channel.isWritable()) {
+            resumeReading(local);
+        }
+    }
+
+    /** The local connection can take frames again: read from the hub again. */
+    void localWritable(Channel channel) {
+        if (local == channel && channel.isWritable()) {
+            resumeReading(hub);
+        }
+    }
+
+    private static void resumeReading(Channel c) {
+        if (c != null && !c.config().isAutoRead()) {
+            c.config().setAutoRead(true);
+        }
+    }
+
+    /**
+     * Writes a relayed frame to {@code to} unless {@code to} is over the hard limit; when {@code to} is over
+     * its high-water mark, stops reading from {@code from} until it drains. False when refused.
+     */
+    private static boolean pass(ByteBuf frame, Channel to, Channel from) {
+        if (!to.isWritable()) {
+            if (to.bytesBeforeWritable() > HARD_LIMIT) {
+                return false;
+            }
+            if (from != null && from.config().isAutoRead()) {
+                from.config().setAutoRead(false);
+            }
+        }
+        to.write(frame, to.voidPromise());
+        return true;
     }
 
     boolean hubConnected() {
@@ -127,10 +169,8 @@ final class Relay {
         Channel to = local;
         if (to == null || !to.isActive()) {
             refuse(frame, header, hub, Error.Code.UNAVAILABLE, "component " + component + " is not connected to its harness");
-        } else if (!to.isWritable()) {
+        } else if (!pass(frame, to, hub)) {
             refuse(frame, header, hub, Error.Code.OVERLOADED, "harness queue to component " + component + " is full");
-        } else {
-            to.write(frame, to.voidPromise());
         }
     }
 
@@ -162,6 +202,7 @@ final class Relay {
     void componentLost(Channel channel) {
         if (local == channel) {
             local = null;
+            resumeReading(hub); // frames for the component are now answered UNAVAILABLE, not held
         }
     }
 
@@ -177,10 +218,6 @@ final class Relay {
             refuse(frame, header, local, Error.Code.UNAVAILABLE, "hub connection lost; reconnecting");
             return;
         }
-        if (!to.isWritable()) {
-            refuse(frame, header, local, Error.Code.OVERLOADED, "harness queue to the hub is full");
-            return;
-        }
         if (body != null && StandingRequests.concerns(body)) {
             try {
                 standing.record(Frames.decode(frame));
@@ -189,7 +226,9 @@ final class Relay {
                 return;
             }
         }
-        to.write(frame, to.voidPromise());
+        if (!pass(frame, to, local)) {
+            refuse(frame, header, local, Error.Code.OVERLOADED, "harness queue to the hub is full");
+        }
     }
 
     /** Flushes what {@link #fromComponent} wrote; called once per read batch. */

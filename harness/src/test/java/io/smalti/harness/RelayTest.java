@@ -168,18 +168,52 @@ class RelayTest {
     }
 
     @Test
-    void fullHubQueueRefusesRequestsWithOverloaded() throws Exception {
+    void aFullHubQueueStopsReadingFromTheComponentUntilItDrains() throws Exception {
         EmbeddedChannel hub = connectHub();
         welcome();
         hub.config().setWriteBufferWaterMark(new WriteBufferWaterMark(8, 16));
         hub.write(Unpooled.wrappedBuffer(new byte[64])); // unflushed: the channel is now not writable
         assertFalse(hub.isWritable());
+        Frame call = Frame.newBuilder().setCorrelation(8).setCall(Call.newBuilder().setOperation("x")).build();
+        local.writeInbound(bytes(call));
+        assertNull(local.readOutbound(), "nothing refused: the call waits in the queue to the hub");
+        assertFalse(local.config().isAutoRead(), "no more reading from the component while the hub queue is full");
+
+        hub.flush(); // the queue drains
+        relay.hubWritable(hub);
+        assertTrue(local.config().isAutoRead(), "reading again once the hub can take frames");
+        ((ByteBuf) hub.readOutbound()).release();
+        assertEquals(call, decode(hub.readOutbound()), "the call was passed on, not lost");
+    }
+
+    @Test
+    void aHubQueueOverTheHardLimitRefusesRequestsWithOverloaded() throws Exception {
+        EmbeddedChannel hub = connectHub();
+        welcome();
+        hub.config().setWriteBufferWaterMark(new WriteBufferWaterMark(8, 16));
+        hub.write(Unpooled.wrappedBuffer(new byte[(int) Relay.HARD_LIMIT + 64])); // unflushed, over the hard limit
         local.writeInbound(bytes(Frame.newBuilder().setCorrelation(8).setCall(Call.newBuilder().setOperation("x")).build()));
         Frame error = decode(local.readOutbound());
         assertEquals(Error.Code.OVERLOADED, error.getError().getCode());
         assertTrue(error.getError().getMessage().contains("queue to the hub"), error.getError().getMessage());
         local.writeInbound(bytes(Frame.newBuilder().setCast(Cast.newBuilder().setOperation("x")).build()));
         assertNull(local.readOutbound(), "a cast is dropped silently");
+    }
+
+    @Test
+    void aFullComponentQueueStopsReadingFromTheHub() throws Exception {
+        EmbeddedChannel hub = connectHub();
+        welcome();
+        local.config().setWriteBufferWaterMark(new WriteBufferWaterMark(8, 16));
+        local.write(Unpooled.wrappedBuffer(new byte[64]));
+        Frame cast = Frame.newBuilder().setCast(Cast.newBuilder().setOperation("x")).build();
+        relay.fromHub(bytes(cast), scanned(bytes(cast)));
+        assertFalse(hub.config().isAutoRead(), "no more reading from the hub while the component's queue is full");
+        local.flush();
+        relay.localWritable(local);
+        assertTrue(hub.config().isAutoRead());
+        ((ByteBuf) local.readOutbound()).release();
+        assertEquals(cast, decode(local.readOutbound()), "the cast was passed on, not lost");
     }
 
     @Test

@@ -158,7 +158,11 @@ public record NodeSettings(String clusterName, String name, Path dataDir, HostPo
         if (low <= 0 || low > high || high > 1 << 30) {
             throw new IllegalArgumentException("smalti.hub.queue-low-water must be positive and at most queue-high-water (at most 1 GiB)");
         }
+        int ioThreads = h.getInt("io-threads");
+        if (ioThreads < 0 || ioThreads > 256) {
+            throw new IllegalArgumentException("smalti.hub.io-threads must be 0 (half the processors) .. 256, got " + ioThreads);
+        }
         return new HubSettings(at.host(), at.port(), (int) maxFrame, h.getDuration("default-timeout"), (int) high, (int) low,
-                h.getDuration("terminate-grace"), h.getDuration("group-cache-ttl"));
+                h.getDuration("terminate-grace"), h.getDuration("group-cache-ttl"), ioThreads);
     }
 }

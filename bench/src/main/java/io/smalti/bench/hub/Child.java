@@ -30,10 +30,13 @@ final class Child implements AutoCloseable {
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
 
     private Child(String name, List<String> command, Path log) throws IOException {
+        this(name, new ProcessBuilder(command)
+                .redirectError(log == null ? ProcessBuilder.Redirect.INHERIT : ProcessBuilder.Redirect.appendTo(log.toFile())));
+    }
+
+    private Child(String name, ProcessBuilder builder) throws IOException {
         this.name = name;
-        this.process = new ProcessBuilder(command)
-                .redirectError(log == null ? ProcessBuilder.Redirect.INHERIT : ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .start();
+        this.process = builder.start();
         String pids = System.getProperty("smalti.bench.pids");
         if (pids != null) {
             Files.writeString(Path.of(pids), process.pid() + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -50,6 +53,19 @@ final class Child implements AutoCloseable {
         reader.setDaemon(true);
         reader.start();
         Runtime.getRuntime().addShutdownHook(new Thread(this::close));
+    }
+
+    /**
+     * Starts any program with {@code input} on its standard input (then closed), its standard output and
+     * error appended to {@code log}.
+     */
+    static Child execWithInput(String name, List<String> command, Path log, byte[] input) throws IOException {
+        Child c = new Child(name, new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())));
+        try (var in = c.process.getOutputStream()) {
+            in.write(input);
+        }
+        return c;
     }
 
     /** Starts any program, its standard error appended to {@code log}. */

@@ -23,8 +23,8 @@ import org.HdrHistogram.Histogram;
  *
  * <pre>
  * java -cp benchmarks.jar io.smalti.bench.hub.MessagingBench [--runs 5] [--warmup-runs 1] [--calls 20000] [--warmup 5000]
- *     [--cast-seconds 5] [--cast-warmup 1] [--payload 100] [--systems relay3,relay3-plain,relay4,nats]
- *     [--nats-server PATH] [--json]
+ *     [--cast-seconds 5] [--cast-warmup 1] [--payload 100] [--systems relay3,relay3-plain,relay4,nats,hub-1node,hub-2node]
+ *     [--nats-server PATH] [--hub-nodes URL,URL] [--launcher bin/smalti] [--json]
  * </pre>
  *
  * <p>Every system is started once; each run then measures all of them one after the other, in an order
@@ -36,8 +36,9 @@ import org.HdrHistogram.Histogram;
  *
  * <p>Systems: {@code relay3} / {@code relay4} are raw Netty relay chains with the hops of the hub path on
  * one node / two nodes (TLS where the hub uses it), {@code relay3-plain} / {@code relay4-plain} the same
- * without TLS, {@code nats} is nats-server with jnats. The component hub joins as a further
- * {@link MessagingSystem} created in {@link #create}.
+ * without TLS, {@code nats} is nats-server with jnats. {@code hub-1node} / {@code hub-2node} are the
+ * component hub ({@link HubSystem}) with both components on one node / on two, against the running node
+ * agents whose REST URLs {@code --hub-nodes} names.
  */
 public final class MessagingBench {
 
@@ -60,8 +61,10 @@ public final class MessagingBench {
     private double castSeconds = 5;
     private double castWarmup = 1;
     private int payloadSize = 100;
-    private List<String> systemNames = List.of("relay3", "relay3-plain", "relay4", "nats");
+    private List<String> systemNames = List.of("relay3", "relay3-plain", "relay4", "nats", "hub-1node", "hub-2node");
     private String natsServer = NatsSystem.findServer();
+    private List<String> hubNodes = List.of();
+    private Path launcher = Path.of(System.getProperty("smalti.launcher", "bin/smalti"));
     private boolean json;
     private Path dir;
     private Path cert;
@@ -81,6 +84,8 @@ public final class MessagingBench {
                 case "--payload" -> bench.payloadSize = Integer.parseInt(args[++i]);
                 case "--systems" -> bench.systemNames = Arrays.asList(args[++i].split(","));
                 case "--nats-server" -> bench.natsServer = args[++i];
+                case "--hub-nodes" -> bench.hubNodes = Arrays.asList(args[++i].split(","));
+                case "--launcher" -> bench.launcher = Path.of(args[++i]);
                 case "--json" -> bench.json = true;
                 default -> {
                     System.err.println("unknown option " + a + "; see the class documentation of " + MessagingBench.class.getName());
@@ -107,8 +112,15 @@ public final class MessagingBench {
                 }
                 yield new NatsSystem(natsServer, dir.resolve("nats-server.log"));
             }
-            // The component hub ("hub-1node", "hub-2node") is added here as one more MessagingSystem; what it
-            // does is described on that interface.
+            case "hub-1node", "hub-2node" -> {
+                int needed = name.equals("hub-1node") ? 1 : 2;
+                if (hubNodes.size() < needed) {
+                    log(name + ": skipped, it needs " + needed + " running node agent(s) given with --hub-nodes URL[,URL]"
+                            + " (bench/hub-bench starts them)");
+                    yield null;
+                }
+                yield new HubSystem(name, hubNodes.get(0), hubNodes.get(needed - 1), launcher, dir);
+            }
             default -> throw new IllegalArgumentException("unknown system " + name);
         };
     }

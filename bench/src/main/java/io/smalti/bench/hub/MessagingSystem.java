@@ -9,28 +9,10 @@ package io.smalti.bench.hub;
  * caller side runs in the benchmark's JVM, so every system pays the same client-side costs of the
  * driver (timing, histogram) and none of them shares a JVM with its peer.
  *
- * <p>The component hub joins as one more implementation, named {@code hub-1node} and {@code hub-2node} in
- * {@link MessagingBench#create} (the summary already pairs them with {@code relay3}, {@code relay4} and
- * {@code nats}). It needs the smalti-harness dependency in bench/pom.xml and, per system:
- * <ul>
- *   <li>{@code start}: the cluster is already up ({@code bin/smalti cluster up --nodes 1|2}, started by
- *       bench/hub-bench, which passes the nodes' API URLs); read {@code GET /v1/hub} of node 1 (caller) and
- *       of node 1 or 2 (callee) for endpoint and certificate; start harness B
- *       ({@code io.smalti.harness.HarnessMain}, configuration JSON on its stdin) whose command runs an echo
- *       component with {@code Components.run}: it answers operation {@code echo} with its inputs, counts
- *       casts, and answers {@code reset} and {@code stats} like {@link RelayNode}'s echo server; start
- *       harness A whose command only waits (so its local channel is free) and open that channel from this
- *       JVM with {@code ComponentConnection.open(socketA, component)}: the driver is component A and the
- *       path is A, harness A, hub(s), harness B, B.</li>
- *   <li>{@code call}: {@code context.call(Target.component(idB), "echo", payload, timeout).get()}.</li>
- *   <li>{@code castFor}: {@code context.cast(...)} in a loop; it returns false when the send queue is full,
- *       which is the back-pressure: yield and retry, count only accepted casts.</li>
- *   <li>{@code resetReceiver} / {@code received}: calls {@code reset} / {@code stats} on B; the hub keeps a
- *       sender's frames to one target on one path in
- *       order (check it does); even when a query overtakes the last casts, the rate from first and last
- *       arrival stays right, only the count is short.</li>
- *   <li>{@code close}: stop both harnesses by PID (SIGTERM: they terminate their components).</li>
- * </ul>
+ * <p>Implementations: {@link RelayChain} (the raw baselines), {@link NatsSystem} and {@link HubSystem}
+ * (the component hub). Casts and the {@code reset}/{@code stats} queries travel one ordered path in each,
+ * so a query normally follows every cast sent before it; if one overtook the last casts, only the count
+ * would fall short (shown as lost), not the rate taken from the first and last arrival.
  */
 public interface MessagingSystem extends AutoCloseable {
 

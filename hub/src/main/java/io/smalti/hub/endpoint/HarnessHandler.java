@@ -29,6 +29,7 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
     static final int VERSION = 1;
 
     private final Router router;
+    private ChannelLink link;
     private Session session;
     private boolean helloSeen;
 
@@ -79,7 +80,7 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         helloSeen = true;
-        ChannelLink link = new ChannelLink(ctx.channel());
+        link = new ChannelLink(ctx.channel());
         router.open(component, link).whenComplete((s, err) -> ctx.executor().execute(() -> {
             if (err != null) {
                 refuse(ctx, frame.getCorrelation(), Error.Code.UNAVAILABLE, "cannot record where component " + component
@@ -108,8 +109,34 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * After a read batch: if a frame of it went to a congested connection on this node, stop reading until
+     * that connection drains. The sender's harness then stops reading from its component, whose sends
+     * block: a fast caster is slowed to the pace of its receiver instead of losing casts.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ChannelLink congested = ChannelLink.takeCongested();
+        if (congested != null && congested != link && ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(false);
+            congested.whenWritable(() -> ctx.channel().eventLoop().execute(() -> ctx.channel().config().setAutoRead(true)));
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (link != null && ctx.channel().isWritable()) {
+            link.writable();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (link != null) {
+            link.writable(); // nobody waits for a closed connection
+        }
         if (session != null) {
             session.closed();
         }

@@ -7,16 +7,23 @@ import java.time.Duration;
  *
  * @param maxFrame the largest frame accepted or sent, in bytes
  * @param defaultTimeout a request's timeout when its frame says 0
- * @param queueHighWater bytes queued to one connection above which frames to it are refused (OVERLOADED)
- * @param queueLowWater bytes below which the connection accepts frames again
+ * @param queueHighWater bytes queued to one connection above which it is congested: senders on this node
+ *     are no longer read from until it drains; at four times this frames to it are refused (OVERLOADED)
+ * @param queueLowWater bytes below which the connection is no longer congested
  * @param terminateGrace how long a terminated component is given before its harness kills it
  * @param groupCacheTtl how long a sender reuses a group's member list before asking the ring again
+ * @param ioThreads event-loop threads of the hub endpoint; 0 for half the processors (at least one)
  */
 public record HubSettings(String host, int port, int maxFrame, Duration defaultTimeout, int queueHighWater,
-                          int queueLowWater, Duration terminateGrace, Duration groupCacheTtl) {
+                          int queueLowWater, Duration terminateGrace, Duration groupCacheTtl, int ioThreads) {
 
     public static HubSettings defaults(String host, int port) {
         return new HubSettings(host, port, 1 << 20, Duration.ofSeconds(30), 1 << 20, 256 << 10,
-                Duration.ofSeconds(5), Duration.ofMillis(500));
+                Duration.ofSeconds(5), Duration.ofMillis(500), 0);
+    }
+
+    /** The event-loop threads to run: {@link #ioThreads}, or half the processors when it is 0. */
+    public int effectiveIoThreads() {
+        return ioThreads > 0 ? ioThreads : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
     }
 }

@@ -100,6 +100,11 @@ public final class Router implements AutoCloseable {
         return stats;
     }
 
+    /** How many components are connected to this node's hub. */
+    public int connected() {
+        return sessions.size();
+    }
+
     /**
      * Opens a session for a component that said hello: records where it is connected (on its vnodes),
      * then completes with the session. A session already open for the same component is closed first

@@ -66,6 +66,8 @@ public final class Session {
      */
     private List<Frame> early;
     private volatile boolean welcomed;
+    /** Set when the component went away: a group join still being written must then be undone. */
+    private volatile boolean gone;
 
     private record Watch(String key, String entry) {}
 
@@ -222,11 +224,14 @@ public final class Session {
             List<String> checked = names.stream().map(Session::group).distinct().toList();
             List<CompletableFuture<GroupCount>> counts = new ArrayList<>();
             for (String g : checked) {
+                if (join) {
+                    groups.add(g); // before the write, so that going away meanwhile also leaves this group
+                }
                 CompletionStage<Integer> n = join ? records.addMember(g, component) : records.removeMember(g, component);
                 counts.add(n.thenApply(count -> {
-                    if (join) {
-                        groups.add(g);
-                    } else {
+                    if (join && gone) {
+                        records.removeMember(g, component); // went away while joining: its leave may have come first
+                    } else if (!join) {
                         groups.remove(g);
                     }
                     router.forgetGroup(g);
@@ -473,6 +478,7 @@ public final class Session {
 
     /** Tells everyone who watches this component that it went away, and leaves its groups. */
     void goneAway(String reason) {
+        gone = true;
         LOG.info("Component {} went away ({})", component, reason);
         records.clearLocation(component, location);
         for (String g : Set.copyOf(groups)) {

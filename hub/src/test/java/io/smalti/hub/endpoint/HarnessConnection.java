@@ -8,7 +8,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.smalti.hub.router.Router;
 import io.smalti.hub.testing.Frames;
 import io.smalti.protocol.hub.Frame;
@@ -33,7 +32,7 @@ public final class HarnessConnection implements AutoCloseable {
         channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(router.settings().queueLowWater(),
                 router.settings().queueHighWater()));
         channel.pipeline()
-                .addLast("frames", new LengthFieldBasedFrameDecoder(router.settings().maxFrame(), 0, 4, 0, 4))
+                .addLast("frames", HubEndpoint.frameDecoder(router.settings().maxFrame()))
                 .addLast("encoder", FrameEncoder.INSTANCE)
                 .addLast("harness", new HarnessHandler(router));
     }

@@ -335,7 +335,7 @@ class RouterTest {
     /** A router whose connections take 1 KiB before they count as full. */
     private Router smallQueues() {
         return new Router(OneNodeRing.NODE, records, new HubSettings("127.0.0.1", 0, 1 << 20, Duration.ofSeconds(30),
-                1024, 512, Duration.ofSeconds(5), Duration.ofMillis(500)));
+                1024, 512, Duration.ofSeconds(5), Duration.ofMillis(500), 1));
     }
 
     @Test

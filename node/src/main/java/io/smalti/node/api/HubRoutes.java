@@ -6,6 +6,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
 import io.smalti.hub.Hub;
+import io.smalti.hub.router.Router;
 import io.smalti.protocol.hub.AttributeTarget;
 import io.smalti.protocol.hub.Call;
 import io.smalti.protocol.hub.Cast;
@@ -49,7 +50,11 @@ final class HubRoutes extends AllDirectives {
         this.materializer = materializer;
     }
 
-    record HubBody(String node, String endpoint, String certificate) {}
+    record HubBody(String node, String endpoint, String certificate, StatsBody stats) {}
+
+    /** The router's counters since the node started. */
+    record StatsBody(int components, long routed, long expired, long lateAnswers, long overloaded, long returned,
+                     long locationLookups) {}
 
     record GroupBody(String name, int members) {}
 
@@ -73,7 +78,7 @@ final class HubRoutes extends AllDirectives {
     Route routes() {
         return concat(
                 path(segment("v1").slash("hub"), () -> get(() -> json(StatusCodes.OK,
-                        new HubBody(selfName, hub.endpoint(), hub.certificatePem())))),
+                        new HubBody(selfName, hub.endpoint(), hub.certificatePem(), stats())))),
                 path(segment("v1").slash("groups"), () -> get(this::groups)),
                 path(segment("v1").slash("groups").slash(segment()), g -> get(() -> members(g))),
                 path(segment("v1").slash("attributes").slash(segment()).slash(segment()),
@@ -90,6 +95,12 @@ final class HubRoutes extends AllDirectives {
         return withSizeLimit(MAX_BODY, () -> extractRequestEntity(entity -> completeWithFuture(
                 VnodeTransport.adopt(entity.toStrict(5_000, materializer), materializer.executionContext())
                         .thenCompose(strict -> handler.apply(strict.getData().toArray())))));
+    }
+
+    private StatsBody stats() {
+        Router.Stats s = hub.router().stats();
+        return new StatsBody(hub.router().connected(), s.routed.sum(), s.expired.sum(), s.lateAnswers.sum(),
+                s.overloaded.sum(), s.returned.sum(), s.locationLookups.sum());
     }
 
     private Route groups() {
