@@ -32,15 +32,19 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The component hub end to end: a three-node local cluster, components started through their harnesses
- * as plain processes on different nodes, driven through the REST API and the CLI; and raw, malformed
- * and random frames thrown at a hub port.
+ * as plain processes on different nodes, driven through the REST API and the CLI; raw, malformed and
+ * random frames thrown at a hub port; and, last, the loss of a node with components connected to it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HubIT {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final Random RANDOM = new Random();
@@ -50,6 +54,7 @@ class HubIT {
     private int apiPort;
     private int hubPort;
     private final List<Long> nodePids = new ArrayList<>();
+    private final java.util.Map<String, Long> nodePidByName = new java.util.HashMap<>();
     private final List<Running> components = new ArrayList<>();
 
     /** A component and its harness. */
@@ -71,8 +76,10 @@ class HubIT {
         Dist.Run up = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "up", "--nodes", "3", "--state-dir",
                 state.toString(), "--cluster-port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
                 "--hub-port", Integer.toString(hubPort));
-        Dist.JSON.readTree(state.resolve("cluster.json").toFile()).path("nodes")
-                .forEach(n -> nodePids.add(n.path("pid").asLong()));
+        Dist.JSON.readTree(state.resolve("cluster.json").toFile()).path("nodes").forEach(n -> {
+            nodePids.add(n.path("pid").asLong());
+            nodePidByName.put(n.path("name").asText(), n.path("pid").asLong());
+        });
         assertEquals(0, up.exit(), "cluster up failed:\n" + up.out() + up.err());
     }
 
@@ -412,5 +419,42 @@ class HubIT {
         assertTrue(health != null && "ok".equals(health.path("status").asText()), "node 2 unhealthy after the fuzz: " + health);
         assertEquals("after", mustCall(2, echo.id, "echo", "\"after\"").asText());
         assertEquals("after", mustCall(1, "echo", "echo", "\"after\"").asText());
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE) // kills node 3: after every other test
+    void componentsOfALostNodeGoAwayForTheirMonitorsGroupsAndLinks() throws Exception {
+        Running watcher = start(1, "io.smalti.dist.Probe");
+        Running doomed = start(3, "io.smalti.dist.Probe", "PROBE_GROUPS=doomed-workers");
+        mustCall(1, watcher.id, "monitorGroup", "\"doomed-workers\"");
+        mustCall(1, watcher.id, "monitorComponent", "\"" + doomed.id + "\"");
+        Running linked = start(2, "io.smalti.dist.Probe");
+        mustCall(2, linked.id, "link", "\"" + doomed.id + "\"");
+
+        // Node 3's machine fails: its agent and every harness and component on it die at once.
+        List<ProcessHandle> onNode3 = new ArrayList<>();
+        for (Running c : components) {
+            if (c.node == 3 && c.harness.isAlive()) {
+                c.harness.children().forEach(onNode3::add);
+                onNode3.add(c.harness.toHandle());
+            }
+        }
+        ProcessHandle.of(nodePidByName.get("n3")).ifPresent(onNode3::add);
+        long killed = System.nanoTime();
+        onNode3.forEach(ProcessHandle::destroyForcibly);
+
+        // The cluster downs n3 once it has been unreachable for a while (split brain resolver), then one
+        // surviving node cleans up after the components that were connected to it.
+        String reason = "node n3 lost";
+        awaitEvent(watcher, "down:" + doomed.id + ":" + reason, Duration.ofSeconds(90));
+        awaitEvent(watcher, "left:doomed-workers:" + doomed.id + ":" + reason, Duration.ofSeconds(10));
+        System.out.printf("the monitor heard of the component on the lost node %d s after the kill%n",
+                TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killed));
+        assertTrue(linked.harness.waitFor(30, TimeUnit.SECONDS), "the component linked to it was terminated:\n" + read(linked.log));
+        JsonNode members = Dist.getJson(api(1) + "/v1/groups/doomed-workers");
+        assertEquals(0, members.path("members").size(), members.toString());
+        HttpResponse<String> gone = callResponse(1, doomed.id, "echo", "null", "any", 5000);
+        assertEquals(404, gone.statusCode(), gone.body());
+        assertTrue(gone.body().contains("UNKNOWN_TARGET"), gone.body());
     }
 }

@@ -77,6 +77,7 @@ public final class Hub implements AutoCloseable {
         HubRecords records = new HubRecords(client);
         Router router = new Router(members.selfName(), records, settings);
         router.useNodes(NodeRelay.start(system, members, router));
+        system.systemActorOf(NodeLossWatcher.create(members, router), "hub-node-loss", org.apache.pekko.actor.typed.Props.empty());
         DevCertificate cert = DevCertificate.loadOrCreate(dataDir, settings.host());
         HubEndpoint endpoint = HubEndpoint.start(settings, cert, router);
         return new Hub(router, records, endpoint, cert);

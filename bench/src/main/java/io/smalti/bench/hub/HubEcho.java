@@ -13,7 +13,9 @@ import java.nio.ByteBuffer;
  * The receiving component of {@link HubSystem}, written with the Java SDK and started by its harness:
  * answers {@code echo} with its inputs, counts casts, and answers {@code reset} and {@code stats} (count,
  * first and last arrival in {@code System.nanoTime}, three longs) like {@link RelayNode}'s echo server.
- * One handler thread, so a {@code stats} call is handled after every cast that arrived before it.
+ * Its handlers run on the SDK's reader thread ({@code executor(Runnable::run)}: they never block), like
+ * the baselines' echo servers, which answer on their I/O thread; and so a {@code stats} call is handled
+ * after every cast that arrived before it.
  */
 public final class HubEcho implements Component {
     private long count;
@@ -21,7 +23,8 @@ public final class HubEcho implements Component {
     private long last;
 
     public static void main(String[] args) {
-        Components.run(new HubEcho(), new ComponentConnection.Options().parallelism(1).agent("smalti-bench-echo"));
+        Components.run(new HubEcho(), new ComponentConnection.Options().executor(Runnable::run).parallelism(1)
+                .agent("smalti-bench-echo"));
     }
 
     @Override

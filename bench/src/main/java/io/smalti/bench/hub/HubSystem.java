@@ -168,19 +168,21 @@ final class HubSystem implements MessagingSystem {
     }
 
     /**
-     * Calls B; while the queues on the way are still full of casts the hub sheds the call (OVERLOADED) rather
-     * than queue it, so ask again once they have drained.
+     * Calls B. Right after a burst of casts to another node the call may be shed on the way (OVERLOADED) or
+     * lost (delivery across nodes is best effort: EXPIRED): ask again once the queues have drained.
      */
     private byte[] query(String operation) throws Exception {
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (true) {
             try {
-                return context.call(b, operation, new byte[0], TIMEOUT).get().outputs();
+                return context.call(b, operation, new byte[0], Duration.ofSeconds(5)).get().outputs();
             } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof HubException h) || h.code() != ErrorCode.OVERLOADED || System.nanoTime() > deadline) {
+                boolean retry = e.getCause() instanceof HubException h
+                        && (h.code() == ErrorCode.OVERLOADED || h.code() == ErrorCode.EXPIRED);
+                if (!retry || System.nanoTime() > deadline) {
                     throw e;
                 }
-                Thread.sleep(20);
+                Thread.sleep(50);
             }
         }
     }

@@ -95,7 +95,12 @@ public final class ComponentConnection implements AutoCloseable {
             return this;
         }
 
-        /** Runs handlers; default: a pool of {@link #parallelism} daemon threads. */
+        /**
+         * Runs handlers; default: a pool of {@link #parallelism} daemon threads. {@code Runnable::run} runs them
+         * on the connection's reader thread, which saves a thread hand-off per message; only for handlers
+         * that never block (one waiting for the answer of its own call would wait for ever, as the answer is
+         * read by the thread it holds).
+         */
         public Options executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor);
             return this;

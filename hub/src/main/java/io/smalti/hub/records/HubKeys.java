@@ -15,6 +15,7 @@ public final class HubKeys {
     static final String GROUP_WATCHERS = "group-watchers";
     static final String ATTRIBUTES = "attributes";
     static final String GROUP_ATTRIBUTES = "group-attributes";
+    static final String CONNECTED = "connected";
     /** The one record listing every group that has had members. */
     public static final String GROUP_INDEX = "index/groups";
 
@@ -38,6 +39,14 @@ public final class HubKeys {
 
     public static String attributes(String component) {
         return ATTRIBUTES + "/" + component;
+    }
+
+    /**
+     * The components connected to {@code node}'s hub, as {@code <id>:<session>} entries: what to clean up
+     * when the node is lost.
+     */
+    public static String connected(String node) {
+        return CONNECTED + "/" + node;
     }
 
     public static String groupAttributes(String group) {

@@ -47,6 +47,24 @@ public final class HubRecords {
         return set(HubKeys.GROUP_INDEX);
     }
 
+    /** Notes that {@code component} is connected to {@code location}'s node (for clean-up if it is lost). */
+    public CompletionStage<Integer> addConnected(String component, Location location) {
+        return write(HubKeys.connected(location.getNode()), HubCommand.newBuilder().setAddMember(connectedEntry(component, location)));
+    }
+
+    public CompletionStage<Integer> removeConnected(String component, Location location) {
+        return write(HubKeys.connected(location.getNode()), HubCommand.newBuilder().setRemoveMember(connectedEntry(component, location)));
+    }
+
+    /** The {@code <id>:<session>} entries of the components noted as connected to {@code node}. */
+    public CompletionStage<Set<String>> connected(String node) {
+        return set(HubKeys.connected(node));
+    }
+
+    private static String connectedEntry(String component, Location location) {
+        return component + ":" + location.getSession();
+    }
+
     public CompletionStage<Void> setLocation(String component, Location location) {
         return write(HubKeys.location(component), HubCommand.newBuilder().setSetLocation(location)).thenApply(n -> null);
     }

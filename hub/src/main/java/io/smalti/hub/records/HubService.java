@@ -64,7 +64,7 @@ public final class HubService implements VnodeService {
 
     private static Shape shape(String key) {
         return switch (HubKeys.kind(key)) {
-            case HubKeys.MEMBERS, HubKeys.WATCHERS, HubKeys.GROUP_WATCHERS, "index" -> Shape.SET;
+            case HubKeys.MEMBERS, HubKeys.WATCHERS, HubKeys.GROUP_WATCHERS, HubKeys.CONNECTED, "index" -> Shape.SET;
             case HubKeys.LOCATION -> Shape.REGISTER;
             case HubKeys.ATTRIBUTES, HubKeys.GROUP_ATTRIBUTES -> Shape.ATTRIBUTES;
             default -> throw new IllegalArgumentException("not a hub record key: " + HubKeys.abbreviate(key));

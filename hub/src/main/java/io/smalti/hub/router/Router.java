@@ -5,10 +5,12 @@ import io.netty.util.Timer;
 import io.smalti.hub.records.HubKeys;
 import io.smalti.hub.records.HubRecords;
 import io.smalti.protocol.hub.Answer;
+import io.smalti.protocol.hub.ComponentDown;
 import io.smalti.protocol.hub.Deliver;
 import io.smalti.protocol.hub.Error;
 import io.smalti.protocol.hub.Event;
 import io.smalti.protocol.hub.Frame;
+import io.smalti.protocol.hub.GroupChanged;
 import io.smalti.protocol.hub.HubRelay;
 import io.smalti.protocol.hub.Location;
 import io.smalti.protocol.hub.Notify;
@@ -19,6 +21,7 @@ import io.smalti.protocol.hub.Target;
 import io.smalti.protocol.hub.Terminate;
 import io.smalti.protocol.hub.TerminateComponent;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -119,7 +122,9 @@ public final class Router implements AutoCloseable {
             old.link().close();
         }
         locations.put(component, self);
-        return records.setLocation(component, location).whenComplete((x, err) -> {
+        CompletableFuture<Void> recorded = CompletableFuture.allOf(records.setLocation(component, location).toCompletableFuture(),
+                records.addConnected(component, location).toCompletableFuture());
+        return recorded.whenComplete((x, err) -> {
             if (err != null && sessions.remove(component, session)) {
                 locations.remove(component, self); // never welcomed: nobody heard of it, nothing to tell
             }
@@ -418,6 +423,111 @@ public final class Router implements AutoCloseable {
     }
 
     // ---- events, links ----------------------------------------------------------------------------
+
+    /** Tells the watchers of {@code group} that {@code component} joined or left it. */
+    void groupChanged(String group, String component, boolean joined, String reason) {
+        Event event = Event.newBuilder().setGroupChanged(GroupChanged.newBuilder().setGroup(group)
+                .setComponent(component).setJoined(joined).setReason(reason)).build();
+        records.watchers(HubKeys.groupWatchers(group)).thenAccept(entries -> {
+            for (String e : entries) {
+                if (e.startsWith("group:")) {
+                    push(e.substring("group:".length()), event);
+                }
+            }
+        });
+    }
+
+    /** Removes a component that went away from {@code group} and tells the group's watchers. */
+    CompletionStage<Integer> leaveGroup(String group, String component, String reason) {
+        return records.removeMember(group, component).whenComplete((n, err) -> {
+            if (err == null) {
+                forgetGroup(group);
+                groupChanged(group, component, false, reason);
+            }
+        });
+    }
+
+    /**
+     * Tells the monitors of a component that went away (a monitor fires once) and terminates the
+     * components linked to it.
+     */
+    void announceGone(String component, String reason) {
+        String key = HubKeys.watchers(component);
+        records.watchers(key).thenAccept(entries -> {
+            for (String e : entries) {
+                if (e.startsWith("down:")) {
+                    push(e.substring(5), Event.newBuilder().setComponentDown(ComponentDown.newBuilder()
+                            .setComponent(component).setReason(reason)).build());
+                    records.removeWatcher(key, e);
+                } else if (e.startsWith("link:")) {
+                    terminate(e.substring(5), "linked component " + component + " went away (" + reason + ")");
+                    records.removeWatcher(key, e);
+                }
+            }
+        });
+    }
+
+    /**
+     * Node {@code lost} left the cluster for good (it was downed or removed): the components that were
+     * connected to its hub went away with it. Clears their locations, takes them out of every group and
+     * tells their monitors and links, as a disconnect would — except for a component that has connected
+     * again since (to another node, or to a restarted {@code lost}). One node of the cluster runs this per
+     * lost node. Completes with how many components were gone.
+     */
+    public CompletionStage<Integer> nodeLost(String lost) {
+        return records.connected(lost).thenCompose(entries -> {
+            List<CompletableFuture<Optional<String>>> checks = new ArrayList<>();
+            for (String entry : entries) {
+                int colon = entry.lastIndexOf(':');
+                String component = entry.substring(0, colon);
+                long session = Long.parseLong(entry.substring(colon + 1));
+                Location was = Location.newBuilder().setNode(lost).setSession(session).build();
+                checks.add(records.location(component).thenCompose(now -> {
+                    if (now.isPresent() && !now.get().equals(was)) {
+                        return records.removeConnected(component, was).thenApply(n -> Optional.<String>empty());
+                    }
+                    locations.remove(component, lost);
+                    return records.clearLocation(component, was).thenApply(x -> Optional.of(component));
+                }).toCompletableFuture());
+            }
+            return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+                Set<String> gone = new HashSet<>();
+                checks.forEach(c -> c.join().ifPresent(gone::add));
+                if (gone.isEmpty()) {
+                    return CompletableFuture.completedFuture(0);
+                }
+                String reason = "node " + lost + " lost";
+                LOG.info("Node {} was lost with {} component(s) connected to its hub: they went away", lost, gone.size());
+                gone.forEach(c -> announceGone(c, reason));
+                // Groups are not indexed by member: look through every group once.
+                return records.groups().thenCompose(groups -> {
+                    List<CompletableFuture<?>> leaves = new ArrayList<>();
+                    for (String g : groups) {
+                        leaves.add(records.members(g).thenCompose(members -> {
+                            List<CompletableFuture<Integer>> out = new ArrayList<>();
+                            for (String m : members) {
+                                if (gone.contains(m)) {
+                                    out.add(leaveGroup(g, m, reason).toCompletableFuture());
+                                }
+                            }
+                            return CompletableFuture.allOf(out.toArray(CompletableFuture[]::new));
+                        }).toCompletableFuture());
+                    }
+                    return CompletableFuture.allOf(leaves.toArray(CompletableFuture[]::new));
+                }).thenCompose(y -> {
+                    List<CompletableFuture<Integer>> removals = new ArrayList<>();
+                    for (String entry : entries) {
+                        int colon = entry.lastIndexOf(':');
+                        if (gone.contains(entry.substring(0, colon))) {
+                            removals.add(records.removeConnected(entry.substring(0, colon), Location.newBuilder().setNode(lost)
+                                    .setSession(Long.parseLong(entry.substring(colon + 1))).build()).toCompletableFuture());
+                        }
+                    }
+                    return CompletableFuture.allOf(removals.toArray(CompletableFuture[]::new));
+                }).thenApply(y -> gone.size());
+            });
+        });
+    }
 
     /** Pushes an event to a component wherever it is connected; dropped if it is nowhere. */
     void push(String component, Event event) {

@@ -11,7 +11,6 @@ import io.smalti.protocol.hub.Deliver;
 import io.smalti.protocol.hub.Error;
 import io.smalti.protocol.hub.Event;
 import io.smalti.protocol.hub.Frame;
-import io.smalti.protocol.hub.GroupChanged;
 import io.smalti.protocol.hub.GroupCount;
 import io.smalti.protocol.hub.Location;
 import io.smalti.protocol.hub.Log;
@@ -235,28 +234,12 @@ public final class Session {
                         groups.remove(g);
                     }
                     router.forgetGroup(g);
-                    notifyGroup(g, join, join ? "" : "unregistered");
+                    router.groupChanged(g, component, join, join ? "" : "unregistered");
                     return GroupCount.newBuilder().setGroup(g).setMembers(count).build();
                 }).toCompletableFuture());
             }
             return CompletableFuture.allOf(counts.toArray(CompletableFuture[]::new)).thenApply(x -> Frame.newBuilder()
                     .setMembership(Membership.newBuilder().addAllGroups(counts.stream().map(CompletableFuture::join).toList())));
-        });
-    }
-
-    private void notifyGroup(String group, boolean joined, String reason) {
-        Event event = Event.newBuilder().setGroupChanged(GroupChanged.newBuilder().setGroup(group)
-                .setComponent(component).setJoined(joined).setReason(reason)).build();
-        notifyWatchers(HubKeys.groupWatchers(group), "group:", event);
-    }
-
-    private void notifyWatchers(String watchersKey, String prefix, Event event) {
-        records.watchers(watchersKey).thenAccept(entries -> {
-            for (String e : entries) {
-                if (e.startsWith(prefix)) {
-                    router.push(e.substring(prefix.length()), event);
-                }
-            }
         });
     }
 
@@ -481,25 +464,11 @@ public final class Session {
         gone = true;
         LOG.info("Component {} went away ({})", component, reason);
         records.clearLocation(component, location);
+        records.removeConnected(component, location);
         for (String g : Set.copyOf(groups)) {
-            records.removeMember(g, component).thenRun(() -> {
-                router.forgetGroup(g);
-                notifyGroup(g, false, reason);
-            });
+            router.leaveGroup(g, component, reason);
         }
-        String key = HubKeys.watchers(component);
-        records.watchers(key).thenAccept(entries -> {
-            for (String e : entries) {
-                if (e.startsWith("down:")) {
-                    router.push(e.substring(5), Event.newBuilder().setComponentDown(ComponentDown.newBuilder()
-                            .setComponent(component).setReason(reason)).build());
-                    records.removeWatcher(key, e); // a monitor fires once
-                } else if (e.startsWith("link:")) {
-                    router.terminate(e.substring(5), "linked component " + component + " went away (" + reason + ")");
-                    records.removeWatcher(key, e);
-                }
-            }
-        });
+        router.announceGone(component, reason);
         for (Watch w : watching) {
             records.removeWatcher(w.key, w.entry);
         }

@@ -45,6 +45,13 @@ public final class ClusterMembers {
         return Optional.ofNullable(nodes.get().get(name));
     }
 
+    /** The names of the members that can serve requests now, sorted. */
+    public java.util.SortedSet<String> availableNames() {
+        java.util.SortedSet<String> out = new java.util.TreeSet<>();
+        nodes.get().values().stream().filter(Node::available).forEach(n -> out.add(n.name()));
+        return out;
+    }
+
     /** True when the named node is a member that can serve requests now. */
     public boolean available(String name) {
         Node n = nodes.get().get(name);
