@@ -14,9 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.smalti.hub.endpoint.HarnessConnection;
-import io.smalti.hub.records.HubRecords;
 import io.smalti.hub.testing.Eventually;
-import io.smalti.hub.testing.OneNodeRing;
 import io.smalti.protocol.hub.AttributeChanged;
 import io.smalti.protocol.hub.AttributeTarget;
 import io.smalti.protocol.hub.ComponentDown;
@@ -24,55 +22,19 @@ import io.smalti.protocol.hub.Demonitor;
 import io.smalti.protocol.hub.Error;
 import io.smalti.protocol.hub.Frame;
 import io.smalti.protocol.hub.GroupChanged;
+import io.smalti.protocol.hub.Location;
 import io.smalti.protocol.hub.Monitor;
 import io.smalti.protocol.hub.SelectAttributes;
 import io.smalti.protocol.hub.Subject;
 import io.smalti.protocol.hub.UpdateAttributes;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Group and component monitors, links and attributes, as the watching component sees them on its connection. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(OneNodeRing.Extension.class)
-class MonitorTest {
-    private Router router;
-    private HubRecords records;
-    private final List<HarnessConnection> open = new ArrayList<>();
-
-    @BeforeAll
-    void start(OneNodeRing ring) {
-        records = ring.records();
-        router = new Router(OneNodeRing.NODE, records, HubSettings.defaults("127.0.0.1", 0));
-    }
-
-    @AfterAll
-    void stop() {
-        router.close();
-    }
-
-    @AfterEach
-    void disconnect() {
-        open.forEach(HarnessConnection::close);
-        open.clear();
-    }
-
-    private record Component(String id, HarnessConnection c) {}
-
-    private Component connect() {
-        String id = newComponent();
-        HarnessConnection c = HarnessConnection.connect(router, id);
-        open.add(c);
-        return new Component(id, c);
-    }
+class MonitorTest extends RouterFixture {
 
     private static void expectOk(HarnessConnection c, long correlation) {
         Frame f = c.next();
@@ -254,6 +216,52 @@ class MonitorTest {
         Eventually.await(b.id() + " to leave " + g, Duration.ofSeconds(5), () -> {}, () -> members(g).isEmpty());
         Thread.sleep(300);
         assertTrue(members(g).isEmpty(), "and it stays out");
+    }
+
+    @Test
+    void componentsOfALostNodeGoAwayUnlessTheyConnectedAgain() throws Exception {
+        Component a = connect();
+        String g = newGroup("on-lost-node");
+        // Two components the ring says are connected to node "gone": one still is (as far as anyone knows),
+        // the other has since connected again elsewhere (a newer location).
+        String dead = newComponent();
+        String moved = newComponent();
+        Location deadAt = Location.newBuilder().setNode("gone").setSession(7).build();
+        Location movedFrom = Location.newBuilder().setNode("gone").setSession(8).build();
+        Location movedTo = Location.newBuilder().setNode("elsewhere").setSession(9).build();
+        records.setLocation(dead, deadAt).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        records.addConnected(dead, deadAt).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        records.addMember(g, dead).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        records.setLocation(moved, movedTo).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        records.addConnected(moved, movedFrom).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        records.addMember(g, moved).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        a.c().send(monitorGroup(1, g));
+        expectOk(a.c(), 1);
+        a.c().send(monitorComponent(2, dead));
+        expectOk(a.c(), 2);
+
+        assertEquals(1, router.nodeLost("gone").toCompletableFuture().get(10, TimeUnit.SECONDS));
+        GroupChanged left = null;
+        ComponentDown down = null;
+        for (int i = 0; i < 2; i++) {
+            Frame f = expectEvent(a.c());
+            if (f.getEvent().hasGroupChanged()) {
+                left = f.getEvent().getGroupChanged();
+            } else {
+                down = f.getEvent().getComponentDown();
+            }
+        }
+        assertTrue(left != null && down != null, "a left event and a component_down event");
+        assertEquals(dead, left.getComponent());
+        assertEquals("node gone lost", left.getReason());
+        assertEquals(dead, down.getComponent());
+        assertEquals("node gone lost", down.getReason());
+        a.c().expectNothing(Duration.ofMillis(100));
+        assertEquals(Set.of(moved), members(g), "the component that connected again stays a member");
+        assertTrue(records.location(dead).toCompletableFuture().get(5, TimeUnit.SECONDS).isEmpty());
+        assertEquals(movedTo, records.location(moved).toCompletableFuture().get(5, TimeUnit.SECONDS).orElseThrow());
+        assertTrue(records.connected("gone").toCompletableFuture().get(5, TimeUnit.SECONDS).isEmpty(), "nothing left to clean up");
+        assertEquals(0, router.nodeLost("gone").toCompletableFuture().get(10, TimeUnit.SECONDS), "a second clean-up finds nothing");
     }
 
     private Set<String> members(String g) {

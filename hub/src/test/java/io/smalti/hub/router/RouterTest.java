@@ -16,7 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.smalti.hub.endpoint.HarnessConnection;
-import io.smalti.hub.records.HubRecords;
 import io.smalti.hub.testing.OneNodeRing;
 import io.smalti.protocol.hub.Call;
 import io.smalti.protocol.hub.Error;
@@ -30,47 +29,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Calls, casts and group calls between components connected to one router, with their errors, expiry and overload. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(OneNodeRing.Extension.class)
-class RouterTest {
-    private Router router;
-    private HubRecords records;
-    private final List<HarnessConnection> open = new ArrayList<>();
-
-    @BeforeAll
-    void start(OneNodeRing ring) {
-        records = ring.records();
-        router = new Router(OneNodeRing.NODE, ring.records(), HubSettings.defaults("127.0.0.1", 0));
-    }
-
-    @AfterAll
-    void stop() {
-        router.close();
-    }
-
-    @AfterEach
-    void disconnect() {
-        open.forEach(HarnessConnection::close);
-        open.clear();
-    }
-
-    private record Component(String id, HarnessConnection c) {}
-
-    private Component connect() {
-        String id = newComponent();
-        HarnessConnection c = HarnessConnection.connect(router, id);
-        open.add(c);
-        return new Component(id, c);
-    }
+class RouterTest extends RouterFixture {
 
     /** Joins groups and checks the Membership answer. */
     private void join(Component m, String group, int expectedCount) {
