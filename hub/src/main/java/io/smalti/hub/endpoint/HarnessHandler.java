@@ -14,6 +14,7 @@ import io.smalti.protocol.hub.Error;
 import io.smalti.protocol.hub.Frame;
 import io.smalti.protocol.hub.Hello;
 import io.smalti.protocol.hub.Welcome;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,11 +28,14 @@ import org.slf4j.LoggerFactory;
 final class HarnessHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(HarnessHandler.class);
     static final int VERSION = 1;
+    /** How long a sender's connection is left unread at most when its frames went to a congested one. */
+    static final long MAX_PAUSE_MILLIS = 200;
 
     private final Router router;
     private ChannelLink link;
     private Session session;
     private boolean helloSeen;
+    private boolean batchStarted;
 
     HarnessHandler(Router router) {
         this.router = router;
@@ -39,6 +43,10 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!batchStarted) {
+            batchStarted = true;
+            ChannelLink.takeCongested(); // set by other work of this thread: not this batch's doing
+        }
         Frame frame;
         ByteBuf buf = (ByteBuf) msg;
         try {
@@ -111,15 +119,20 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * After a read batch: if a frame of it went to a congested connection on this node, stop reading until
-     * that connection drains. The sender's harness then stops reading from its component, whose sends
-     * block: a fast caster is slowed to the pace of its receiver instead of losing casts.
+     * that connection drains, or for {@link #MAX_PAUSE_MILLIS} at most. The sender's harness then stops
+     * reading from its component, whose sends block: a fast caster is slowed to the pace of its receiver
+     * instead of losing casts. The bound keeps a receiver that stopped reading from holding its senders
+     * for ever: its queue then reaches the hard limit, and what else is sent to it is refused.
      */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        batchStarted = false;
         ChannelLink congested = ChannelLink.takeCongested();
         if (congested != null && congested != link && ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(false);
-            congested.whenWritable(() -> ctx.channel().eventLoop().execute(() -> ctx.channel().config().setAutoRead(true)));
+            Runnable resume = () -> ctx.channel().config().setAutoRead(true);
+            congested.whenWritable(() -> ctx.channel().eventLoop().execute(resume));
+            ctx.executor().schedule(resume, MAX_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
         }
         ctx.fireChannelReadComplete();
     }

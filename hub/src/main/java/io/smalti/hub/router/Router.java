@@ -5,6 +5,7 @@ import io.netty.util.Timer;
 import io.smalti.hub.records.HubKeys;
 import io.smalti.hub.records.HubRecords;
 import io.smalti.protocol.hub.Answer;
+import io.smalti.protocol.hub.CastRefused;
 import io.smalti.protocol.hub.ComponentDown;
 import io.smalti.protocol.hub.Deliver;
 import io.smalti.protocol.hub.Error;
@@ -361,6 +362,13 @@ public final class Router implements AutoCloseable {
                     s.terminate(m.getTerminate().getTerminate());
                 }
             }
+            case CAST_REFUSED -> {
+                CastRefused r = m.getCastRefused();
+                Session s = sessions.get(r.getComponent());
+                if (s != null) {
+                    s.send(Frame.newBuilder().setCorrelation(r.getCorrelation()).setError(r.getError()).build());
+                }
+            }
             default -> LOG.warn("Ignoring a hub relay without a body from {}", m.getFromNode());
         }
     }
@@ -379,6 +387,23 @@ public final class Router implements AutoCloseable {
             return;
         }
         s.deliver(fromNode, d);
+    }
+
+    /**
+     * A cast delivered from {@code fromNode} could not be passed to its component: if it asked for errors
+     * (correlation not 0), its sender hears why. Dropped when the sender is gone.
+     */
+    void castRefused(String fromNode, Frame cast, Error.Code code, String message) {
+        if (cast.getCorrelation() == 0) {
+            return;
+        }
+        CastRefused r = CastRefused.newBuilder().setComponent(cast.getCast().getCaller()).setCorrelation(cast.getCorrelation())
+                .setError(Error.newBuilder().setCode(code).setMessage(message)).build();
+        if (fromNode.equals(self)) {
+            onRelay(HubRelay.newBuilder().setFromNode(self).setCastRefused(r).build());
+        } else {
+            nodes.send(fromNode, HubRelay.newBuilder().setFromNode(self).setCastRefused(r).build());
+        }
     }
 
     /** The answer of a delivered call, from the callee's session (any node). */
@@ -418,6 +443,8 @@ public final class Router implements AutoCloseable {
                         System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(r.getFrame().getTimeoutMs()));
             } else if (p != null) {
                 fail(p, r.getComponent(), e -> {}, Error.Code.UNKNOWN_TARGET, "component " + r.getComponent() + " is not connected");
+            } else if (r.getFrame().hasCast()) {
+                castRefused(self, r.getFrame(), Error.Code.UNKNOWN_TARGET, "component " + r.getComponent() + " is not connected");
             }
         });
     }

@@ -404,7 +404,9 @@ public final class Session {
     void deliver(String fromNode, Deliver d) {
         Frame f = d.getFrame();
         if (f.hasCast()) {
-            send(f.getCorrelation() == 0 ? f : f.toBuilder().setCorrelation(0).build());
+            if (!send(f.getCorrelation() == 0 ? f : f.toBuilder().setCorrelation(0).build())) {
+                router.castRefused(fromNode, f, Error.Code.OVERLOADED, "the queue to component " + component + " is full");
+            }
             return;
         }
         if (inbound.size() >= MAX_INBOUND) {
