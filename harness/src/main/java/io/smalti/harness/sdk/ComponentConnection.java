@@ -25,6 +25,7 @@ import io.smalti.protocol.hub.Welcome;
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -140,6 +141,7 @@ public final class ComponentConnection implements AutoCloseable {
     private final String node;
     private final int maxFrame;
     private final FrameWriter writer;
+    private final java.nio.channels.Selector readable;
     private final ScheduledThreadPoolExecutor timers;
     private final Map<Long, Pending<?>> pending = new ConcurrentHashMap<>();
     private final AtomicLong correlations = new AtomicLong();
@@ -149,7 +151,8 @@ public final class ComponentConnection implements AutoCloseable {
     private volatile boolean terminated;
     private ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
 
-    private ComponentConnection(SocketChannel channel, Component component, Options options, Welcome welcome) {
+    private ComponentConnection(SocketChannel channel, Component component, Options options, Welcome welcome)
+            throws IOException {
         this.channel = channel;
         this.component = component;
         this.defaultTimeout = options.defaultTimeout;
@@ -173,6 +176,10 @@ public final class ComponentConnection implements AutoCloseable {
         }
         this.timers = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "smalti-timeouts"));
         this.timers.setRemoveOnCancelPolicy(true);
+        // Non-blocking from here on: senders write without waiting, and the reader waits in its selector.
+        channel.configureBlocking(false);
+        this.readable = java.nio.channels.Selector.open();
+        channel.register(readable, SelectionKey.OP_READ);
         this.writer = new FrameWriter(channel, options.sendQueue, "smalti-writer", e -> shutdown("write failed: " + e.getMessage()));
     }
 
@@ -281,6 +288,7 @@ public final class ComponentConnection implements AutoCloseable {
         writer.stop(1000); // lets answers already queued reach the harness
         try {
             channel.close();
+            readable.wakeup();
         } catch (IOException e) {
             log.log(System.Logger.Level.DEBUG, "closing the local channel", e);
         }
@@ -332,9 +340,17 @@ public final class ComponentConnection implements AutoCloseable {
                 } else {
                     buf.compact();
                 }
-                if (channel.read(buf) < 0) {
+                int n = channel.read(buf);
+                if (n < 0) {
                     shutdown("the harness closed the local channel");
                     return;
+                }
+                if (n == 0) {
+                    if (closing.get()) {
+                        return;
+                    }
+                    readable.select();
+                    readable.selectedKeys().clear();
                 }
             }
         } catch (IOException e) {
@@ -342,6 +358,12 @@ public final class ComponentConnection implements AutoCloseable {
         } catch (RuntimeException e) {
             log.log(System.Logger.Level.ERROR, "local channel reader failed", e);
             shutdown("reader failed: " + e);
+        } finally {
+            try {
+                readable.close();
+            } catch (IOException e) {
+                // Closing anyway.
+            }
         }
     }
 

@@ -106,6 +106,19 @@ final class ChannelLink implements HarnessLink {
         return !channel.isWritable() || handedOverBytes.get() > highWater;
     }
 
+    boolean isCongested() {
+        return congested();
+    }
+
+    boolean isActive() {
+        return channel.isActive();
+    }
+
+    /** Bytes waiting to reach the socket (above the low-water mark) or to be handed over: falls as the receiver reads. */
+    long backlog() {
+        return channel.bytesBeforeWritable() + handedOverBytes.get();
+    }
+
     /** Runs {@code task} (on any thread) once the link is no longer congested, or has closed. */
     void whenWritable(Runnable task) {
         whenWritable.add(task);

@@ -28,14 +28,16 @@ import org.slf4j.LoggerFactory;
 final class HarnessHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(HarnessHandler.class);
     static final int VERSION = 1;
-    /** How long a sender's connection is left unread at most when its frames went to a congested one. */
-    static final long MAX_PAUSE_MILLIS = 200;
+    /** How long a sender's connection is left unread when the congested receiver drains nothing meanwhile. */
+    static final long MAX_PAUSE_MILLIS = 500;
 
     private final Router router;
     private ChannelLink link;
     private Session session;
     private boolean helloSeen;
     private boolean batchStarted;
+    /** Counts the pauses of this connection, so that a timer of an earlier pause does not end a later one. */
+    private long pauses;
 
     HarnessHandler(Router router) {
         this.router = router;
@@ -119,10 +121,10 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * After a read batch: if a frame of it went to a congested connection on this node, stop reading until
-     * that connection drains, or for {@link #MAX_PAUSE_MILLIS} at most. The sender's harness then stops
-     * reading from its component, whose sends block: a fast caster is slowed to the pace of its receiver
-     * instead of losing casts. The bound keeps a receiver that stopped reading from holding its senders
-     * for ever: its queue then reaches the hard limit, and what else is sent to it is refused.
+     * that connection drains. The sender's harness then stops reading from its component, whose sends
+     * block: a fast caster is slowed to the pace of its receiver instead of losing casts. A receiver that
+     * drains nothing for {@link #MAX_PAUSE_MILLIS} does not hold its senders any longer: they are read
+     * again, its queue reaches the hard limit, and what else is sent to it is refused.
      */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
@@ -130,11 +132,24 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
         ChannelLink congested = ChannelLink.takeCongested();
         if (congested != null && congested != link && ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(false);
-            Runnable resume = () -> ctx.channel().config().setAutoRead(true);
-            congested.whenWritable(() -> ctx.channel().eventLoop().execute(resume));
-            ctx.executor().schedule(resume, MAX_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
+            congested.whenWritable(() -> ctx.channel().eventLoop().execute(() -> ctx.channel().config().setAutoRead(true)));
+            resumeUnlessDraining(ctx, congested, congested.backlog(), ++pauses);
         }
         ctx.fireChannelReadComplete();
+    }
+
+    private void resumeUnlessDraining(ChannelHandlerContext ctx, ChannelLink congested, long backlog, long pause) {
+        ctx.executor().schedule(() -> {
+            if (pause != pauses || ctx.channel().config().isAutoRead()) {
+                return; // resumed since (the receiver drained), perhaps paused again: that pause has its own timer
+            }
+            long now = congested.backlog();
+            if (congested.isCongested() && now < backlog && congested.isActive()) {
+                resumeUnlessDraining(ctx, congested, now, pause); // slow but reading: keep waiting for it
+            } else {
+                ctx.channel().config().setAutoRead(true);
+            }
+        }, MAX_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     @Override
