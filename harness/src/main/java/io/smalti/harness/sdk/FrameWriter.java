@@ -61,6 +61,7 @@ final class FrameWriter implements Runnable {
             return false;
         }
         if (sleeping && queued.get() == 0 && lock.tryLock()) {
+            IOException failed = null;
             try {
                 // Nothing queued and nothing left over: writing here keeps the order.
                 if (queued.get() == 0 && buffer.position() == 0 && 4 + frame.getSerializedSize() <= buffer.capacity()) {
@@ -75,10 +76,13 @@ final class FrameWriter implements Runnable {
                 }
             } catch (IOException e) {
                 stopping = true;
-                onFailure.accept(e);
-                return false;
+                failed = e;
             } finally {
                 lock.unlock();
+            }
+            if (failed != null) {
+                onFailure.accept(failed); // outside the lock: it stops the writer, which may be waiting for it
+                return false;
             }
         }
         if (queued.incrementAndGet() > capacity) {

@@ -75,17 +75,9 @@ class MonitorTest extends RouterFixture {
         a.c().expectNothing(Duration.ofMillis(50)); // b is connected: nothing to report yet
 
         b.c().close();
-        GroupChanged left = null;
-        ComponentDown down = null;
-        for (int i = 0; i < 2; i++) {
-            Frame f = expectEvent(a.c());
-            if (f.getEvent().hasGroupChanged()) {
-                left = f.getEvent().getGroupChanged();
-            } else {
-                down = f.getEvent().getComponentDown();
-            }
-        }
-        assertTrue(left != null && down != null, "a left event and a component_down event");
+        GoneEvents gone = leftAndDown(a.c());
+        GroupChanged left = gone.left();
+        ComponentDown down = gone.down();
         assertEquals(b.id(), left.getComponent());
         assertFalse(left.getJoined());
         assertEquals("disconnected", left.getReason());
@@ -241,17 +233,9 @@ class MonitorTest extends RouterFixture {
         expectOk(a.c(), 2);
 
         assertEquals(1, router.nodeLost("gone").toCompletableFuture().get(10, TimeUnit.SECONDS));
-        GroupChanged left = null;
-        ComponentDown down = null;
-        for (int i = 0; i < 2; i++) {
-            Frame f = expectEvent(a.c());
-            if (f.getEvent().hasGroupChanged()) {
-                left = f.getEvent().getGroupChanged();
-            } else {
-                down = f.getEvent().getComponentDown();
-            }
-        }
-        assertTrue(left != null && down != null, "a left event and a component_down event");
+        GoneEvents gone = leftAndDown(a.c());
+        GroupChanged left = gone.left();
+        ComponentDown down = gone.down();
         assertEquals(dead, left.getComponent());
         assertEquals("node gone lost", left.getReason());
         assertEquals(dead, down.getComponent());
@@ -262,6 +246,24 @@ class MonitorTest extends RouterFixture {
         assertEquals(movedTo, records.location(moved).toCompletableFuture().get(5, TimeUnit.SECONDS).orElseThrow());
         assertTrue(records.connected("gone").toCompletableFuture().get(5, TimeUnit.SECONDS).isEmpty(), "nothing left to clean up");
         assertEquals(0, router.nodeLost("gone").toCompletableFuture().get(10, TimeUnit.SECONDS), "a second clean-up finds nothing");
+    }
+
+    /** What a watcher of a group and of a component in it hears when the component goes away: a leave and a down. */
+    private record GoneEvents(GroupChanged left, ComponentDown down) {}
+
+    private GoneEvents leftAndDown(HarnessConnection c) {
+        GroupChanged left = null;
+        ComponentDown down = null;
+        for (int i = 0; i < 2; i++) {
+            Frame f = expectEvent(c);
+            if (f.getEvent().hasGroupChanged()) {
+                left = f.getEvent().getGroupChanged();
+            } else {
+                down = f.getEvent().getComponentDown();
+            }
+        }
+        assertTrue(left != null && down != null, "a left event and a component_down event");
+        return new GoneEvents(left, down);
     }
 
     private Set<String> members(String g) {
