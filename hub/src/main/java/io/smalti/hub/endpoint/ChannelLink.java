@@ -102,12 +102,8 @@ final class ChannelLink implements HarnessLink {
     }
 
     /** Over the high-water mark, counting what other threads are still handing over. */
-    private boolean congested() {
+    boolean congested() {
         return !channel.isWritable() || handedOverBytes.get() > highWater;
-    }
-
-    boolean isCongested() {
-        return congested();
     }
 
     boolean isActive() {

@@ -144,7 +144,7 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
                 return; // resumed since (the receiver drained), perhaps paused again: that pause has its own timer
             }
             long now = congested.backlog();
-            if (congested.isCongested() && now < backlog && congested.isActive()) {
+            if (congested.congested() && now < backlog && congested.isActive()) {
                 resumeUnlessDraining(ctx, congested, now, pause); // slow but reading: keep waiting for it
             } else {
                 ctx.channel().config().setAutoRead(true);

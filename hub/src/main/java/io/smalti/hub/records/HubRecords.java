@@ -56,9 +56,16 @@ public final class HubRecords {
         return write(HubKeys.connected(location.getNode()), HubCommand.newBuilder().setRemoveMember(connectedEntry(component, location)));
     }
 
-    /** The {@code <id>:<session>} entries of the components noted as connected to {@code node}. */
-    public CompletionStage<Set<String>> connected(String node) {
-        return set(HubKeys.connected(node));
+    /** A component noted as connected to a node, and where exactly (the node and session). */
+    public record Connected(String component, Location location) {}
+
+    /** The components noted as connected to {@code node}. */
+    public CompletionStage<List<Connected>> connected(String node) {
+        return set(HubKeys.connected(node)).thenApply(entries -> entries.stream().map(e -> {
+            int colon = e.lastIndexOf(':');
+            return new Connected(e.substring(0, colon), Location.newBuilder().setNode(node)
+                    .setSession(Long.parseLong(e.substring(colon + 1))).build());
+        }).toList());
     }
 
     private static String connectedEntry(String component, Location location) {

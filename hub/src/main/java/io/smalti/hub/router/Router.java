@@ -503,23 +503,22 @@ public final class Router implements AutoCloseable {
      */
     public CompletionStage<Integer> nodeLost(String lost) {
         return records.connected(lost).thenCompose(entries -> {
-            List<CompletableFuture<Optional<String>>> checks = new ArrayList<>();
-            for (String entry : entries) {
-                int colon = entry.lastIndexOf(':');
-                String component = entry.substring(0, colon);
-                long session = Long.parseLong(entry.substring(colon + 1));
-                Location was = Location.newBuilder().setNode(lost).setSession(session).build();
-                checks.add(records.location(component).thenCompose(now -> {
-                    if (now.isPresent() && !now.get().equals(was)) {
-                        return records.removeConnected(component, was).thenApply(n -> Optional.<String>empty());
+            List<CompletableFuture<Optional<HubRecords.Connected>>> checks = new ArrayList<>();
+            for (HubRecords.Connected c : entries) {
+                checks.add(records.location(c.component()).thenCompose(now -> {
+                    if (now.isPresent() && !now.get().equals(c.location())) {
+                        return records.removeConnected(c.component(), c.location())
+                                .thenApply(n -> Optional.<HubRecords.Connected>empty());
                     }
-                    locations.remove(component, lost);
-                    return records.clearLocation(component, was).thenApply(x -> Optional.of(component));
+                    locations.remove(c.component(), lost);
+                    return records.clearLocation(c.component(), c.location()).thenApply(x -> Optional.of(c));
                 }).toCompletableFuture());
             }
             return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+                List<HubRecords.Connected> goneEntries = new ArrayList<>();
+                checks.forEach(c -> c.join().ifPresent(goneEntries::add));
                 Set<String> gone = new HashSet<>();
-                checks.forEach(c -> c.join().ifPresent(gone::add));
+                goneEntries.forEach(c -> gone.add(c.component()));
                 if (gone.isEmpty()) {
                     return CompletableFuture.completedFuture(0);
                 }
@@ -541,17 +540,10 @@ public final class Router implements AutoCloseable {
                         }).toCompletableFuture());
                     }
                     return CompletableFuture.allOf(leaves.toArray(CompletableFuture[]::new));
-                }).thenCompose(y -> {
-                    List<CompletableFuture<Integer>> removals = new ArrayList<>();
-                    for (String entry : entries) {
-                        int colon = entry.lastIndexOf(':');
-                        if (gone.contains(entry.substring(0, colon))) {
-                            removals.add(records.removeConnected(entry.substring(0, colon), Location.newBuilder().setNode(lost)
-                                    .setSession(Long.parseLong(entry.substring(colon + 1))).build()).toCompletableFuture());
-                        }
-                    }
-                    return CompletableFuture.allOf(removals.toArray(CompletableFuture[]::new));
-                }).thenApply(y -> gone.size());
+                }).thenCompose(y -> CompletableFuture.allOf(goneEntries.stream()
+                        .map(c -> records.removeConnected(c.component(), c.location()).toCompletableFuture())
+                        .toArray(CompletableFuture[]::new)))
+                        .thenApply(y -> gone.size());
             });
         });
     }
