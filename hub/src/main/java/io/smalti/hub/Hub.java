@@ -116,7 +116,9 @@ public final class Hub implements AutoCloseable {
 
     /**
      * Sends a cast as a tool: checks first that the target exists (a group with members, a connected
-     * component), then sends it; completes with how many components it went to, or an Error frame.
+     * component), then sends it; completes with how many components it went to, or an Error frame. A
+     * group is checked through the router's member cache, which the routing of the cast then finds
+     * filled (one ring read, not two); a component against the ring, so that one gone is refused at once.
      */
     public CompletionStage<CastOutcome> cast(Frame castFrame) {
         var target = castFrame.getCast().getTarget();
@@ -124,7 +126,7 @@ public final class Hub implements AutoCloseable {
         try {
             if (target.hasGroup()) {
                 String g = HubKeys.checkGroup(target.getGroup());
-                count = records.members(g).thenApply(m -> m.isEmpty() ? -1
+                count = router.members(g, false).thenApply(m -> m.isEmpty() ? -1
                         : target.getSelector() == io.smalti.protocol.hub.Selector.ALL ? m.size() : 1);
             } else if (target.hasComponent()) {
                 count = records.location(HubKeys.checkComponent(target.getComponent())).thenApply(l -> l.isPresent() ? 1 : 0);

@@ -248,7 +248,7 @@ public final class Router implements AutoCloseable {
     }
 
     /** A group's members, from the short-lived cache unless {@code fresh}. */
-    CompletionStage<Set<String>> members(String group, boolean fresh) {
+    public CompletionStage<Set<String>> members(String group, boolean fresh) {
         CachedMembers c = groups.get(group);
         if (!fresh && c != null && c.until - System.nanoTime() > 0) {
             return CompletableFuture.completedFuture(c.members);
