@@ -57,6 +57,25 @@ final class ApiClient {
      */
     JsonNode send(String baseUrl, String method, String path, String requestBody, String contentType)
             throws ApiException {
+        return exchange(baseUrl, method, path, requestBody == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(requestBody),
+                contentType == null ? java.util.Map.of() : java.util.Map.of("Content-Type", contentType));
+    }
+
+    /**
+     * POSTs raw bytes as {@code application/octet-stream}, with extra request headers (e.g. a signature), and
+     * parses the JSON answer.
+     */
+    JsonNode postBytes(String baseUrl, String path, byte[] body, java.util.Map<String, String> headers)
+            throws ApiException {
+        java.util.Map<String, String> all = new java.util.LinkedHashMap<>();
+        all.put("Content-Type", "application/octet-stream");
+        all.putAll(headers);
+        return exchange(baseUrl, "POST", path, HttpRequest.BodyPublishers.ofByteArray(body), all);
+    }
+
+    private JsonNode exchange(String baseUrl, String method, String path, HttpRequest.BodyPublisher publisher,
+            java.util.Map<String, String> headers) throws ApiException {
         URI uri;
         try {
             uri = URI.create(stripSlash(baseUrl) + path);
@@ -65,12 +84,8 @@ final class ApiClient {
         }
         HttpResponse<String> resp;
         try {
-            HttpRequest.BodyPublisher publisher = requestBody == null ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(requestBody);
             HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout).method(method, publisher);
-            if (contentType != null) {
-                request.header("Content-Type", contentType);
-            }
+            headers.forEach(request::header);
             resp = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (HttpConnectTimeoutException e) {
             throw new ApiException("node at " + baseUrl + " did not accept a connection within " + secs(), 0);

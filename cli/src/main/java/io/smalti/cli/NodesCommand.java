@@ -2,6 +2,7 @@ package io.smalti.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,16 +37,45 @@ final class NodesCommand implements Callable<Integer> {
     }
 
     static void print(JsonNode body, PrintWriter out) {
-        Table t = new Table("NAME", "ADDRESS", "STATUS", "REACHABLE", "LEADER", "VNODES", "API", "VERSION", "STARTED");
+        // Nodes that run components also report their state, load and instances: columns shown when any node does.
+        boolean runtime = false;
         for (JsonNode n : body.path("nodes")) {
+            runtime |= n.has("state") || n.has("metrics") || n.has("instances");
+        }
+        Table t = runtime
+                ? new Table("NAME", "ADDRESS", "STATUS", "REACHABLE", "LEADER", "VNODES", "API", "VERSION", "STARTED",
+                        "STATE", "CPU", "MEM", "LOAD", "INSTANCES")
+                : new Table("NAME", "ADDRESS", "STATUS", "REACHABLE", "LEADER", "VNODES", "API", "VERSION", "STARTED");
+        for (JsonNode n : body.path("nodes")) {
+            JsonNode m = n.path("metrics");
             t.row(n.path("name").asText() + (n.path("self").asBoolean() ? " (asked)" : ""),
                     n.path("address").asText(), n.path("status").asText(),
                     n.path("reachable").asBoolean() ? "yes" : "NO", n.path("leader").asBoolean() ? "leader" : "",
-                    n.path("vnodes").asInt(), text(n.path("apiUrl")), text(n.path("version")), text(n.path("startedAt")));
+                    n.path("vnodes").asInt(), text(n.path("apiUrl")), text(n.path("version")), text(n.path("startedAt")),
+                    text(n.path("state")), cpu(m), memory(m),
+                    m.path("load1").isNumber() ? String.format(Locale.ROOT, "%.2f", m.path("load1").asDouble()) : null,
+                    text(n.path("instances")));
         }
         t.print(out, "");
         out.printf("%d nodes; ring epoch %d; leader %s%n", body.path("nodes").size(), body.path("ringEpoch").asLong(),
                 text(body.path("leader")));
+    }
+
+    /** The busy share of the node's CPUs ({@code cpuBusy}, a fraction 0..1) as a percentage. */
+    static String cpu(JsonNode metrics) {
+        JsonNode busy = metrics.path("cpuBusy");
+        return busy.isNumber() ? Math.round(busy.asDouble() * 100) + "%" : null;
+    }
+
+    /** Available/total memory in GiB: "5.2/15.6 GiB". */
+    static String memory(JsonNode metrics) {
+        JsonNode available = metrics.path("memAvailableBytes");
+        JsonNode total = metrics.path("memTotalBytes");
+        if (!available.isNumber() || !total.isNumber()) {
+            return null;
+        }
+        double gib = 1024.0 * 1024 * 1024;
+        return String.format(Locale.ROOT, "%.1f/%.1f GiB", available.asDouble() / gib, total.asDouble() / gib);
     }
 
     private static String text(JsonNode n) {

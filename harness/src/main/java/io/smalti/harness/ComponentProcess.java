@@ -39,7 +39,20 @@ final class ComponentProcess {
     }
 
     static ComponentProcess start(HarnessConfig config) throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(config.command());
+        java.util.List<String> command = new java.util.ArrayList<>(config.command());
+        // The JDK looks a bare program name up in the harness's own PATH; the component's PATH is the one
+        // its configuration means (e.g. a container's runtime mounted outside the default PATH).
+        String path = config.environment().get("PATH");
+        if (path != null && !command.get(0).contains("/")) {
+            for (String dir : path.split(":")) {
+                File candidate = new File(dir.isEmpty() ? "." : dir, command.get(0));
+                if (candidate.isFile() && candidate.canExecute()) {
+                    command.set(0, candidate.getPath());
+                    break;
+                }
+            }
+        }
+        ProcessBuilder builder = new ProcessBuilder(command);
         if (config.directory() != null) {
             builder.directory(config.directory().toFile());
         }

@@ -92,6 +92,16 @@ public final class Hub implements AutoCloseable {
         return endpoint.address().getHostString() + ":" + endpoint.address().getPort();
     }
 
+    /** Listens for harnesses on another address too (same port): e.g. the node's container bridge. */
+    public void listenAlso(String host) {
+        endpoint.listenAlso(host);
+    }
+
+    /** The port harnesses connect to. */
+    public int port() {
+        return endpoint.address().getPort();
+    }
+
     /** The certificate harnesses of this node trust (PEM). */
     public String certificatePem() {
         return certificate.certificatePem();

@@ -82,7 +82,8 @@ public final class NodeAgent {
             system = ActorSystem.create(Behaviors.setup(ctx -> {
                 // The vnode framework first, so it sees every ring the ring manager applies.
                 vnodes.complete(Vnodes.start(ctx, members, ringView, stored,
-                        List.of(new KvService(settings.name(), clock), new HubService(settings.name(), clock)), settings.vnode()));
+                        List.of(new KvService(settings.name(), clock), new HubService(settings.name(), clock),
+                                new io.smalti.component.records.ComponentService(settings.name(), clock)), settings.vnode()));
                 ringManager.set(ctx.spawn(RingManager.create(settings.name(), settings.ring(), ringStore, ringView),
                         "ring-manager"));
                 ctx.spawn(NodeDirectory.create(self, directory), "node-directory");
@@ -110,7 +111,14 @@ public final class NodeAgent {
             agent.stop();
             throw e;
         }
-        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, startedAt);
+        io.smalti.component.Components components;
+        try {
+            components = ComponentWiring.start(settings, started.client(), ringView, members, hub);
+        } catch (RuntimeException e) {
+            agent.stop();
+            throw new IllegalStateException("cannot start the component agents: " + rootMessage(e), e);
+        }
+        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, startedAt);
         ServerBinding binding;
         try {
             binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port())
@@ -123,6 +131,26 @@ public final class NodeAgent {
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-rest-api",
                 () -> binding.unbind().thenApply(x -> Done.getInstance()));
+        // A node that stops takes its instances with it: the others replace them (a SIGKILLed agent's
+        // containers are destroyed by its next run).
+        shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "stop-instances", () -> CompletableFuture.supplyAsync(() -> {
+            components.close();
+            var driver = components.agent().driver();
+            List<String> left = driver.list();
+            left.parallelStream().forEach(id -> {
+                try {
+                    driver.stop(id, Duration.ofSeconds(2));
+                    driver.destroy(id);
+                } catch (RuntimeException e) {
+                    LOG.warn("Cannot destroy instance {}: {}", id, e.getMessage());
+                }
+            });
+            if (!left.isEmpty()) {
+                LOG.info("Destroyed this node's {} instance(s)", left.size());
+            }
+            driver.close();
+            return Done.getInstance();
+        }));
         // Harnesses reconnect to the node's next run (or say their component is gone); stop taking frames first.
         shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "close-hub", () -> CompletableFuture.supplyAsync(() -> {
             hub.close();

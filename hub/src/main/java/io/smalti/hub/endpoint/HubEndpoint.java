@@ -28,13 +28,31 @@ import javax.net.ssl.SSLException;
  */
 public final class HubEndpoint implements AutoCloseable {
     private final EventLoopGroup group;
+    private final ServerBootstrap bootstrap;
     private final Channel server;
     private final InetSocketAddress address;
+    private final java.util.List<Channel> more = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    private HubEndpoint(EventLoopGroup group, Channel server) {
+    private HubEndpoint(EventLoopGroup group, ServerBootstrap bootstrap, Channel server) {
         this.group = group;
+        this.bootstrap = bootstrap;
         this.server = server;
         this.address = (InetSocketAddress) server.localAddress();
+    }
+
+    /**
+     * Listens on another address too, on the same port: e.g. the node bridge, where harnesses in their own
+     * network namespaces reach the hub.
+     *
+     * @throws IllegalStateException saying which address could not be bound
+     */
+    public void listenAlso(String host) {
+        try {
+            more.add(bootstrap.bind(host, address.getPort()).syncUninterruptibly().channel());
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot listen for harnesses on " + host + ":" + address.getPort() + ": "
+                    + e.getMessage(), e);
+        }
     }
 
     /**
@@ -56,7 +74,7 @@ public final class HubEndpoint implements AutoCloseable {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads,
                 epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         try {
-            Channel server = new ServerBootstrap().group(group)
+            ServerBootstrap bootstrap = new ServerBootstrap().group(group)
                     .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
@@ -71,9 +89,9 @@ public final class HubEndpoint implements AutoCloseable {
                                     .addLast("encoder", FrameEncoder.INSTANCE)
                                     .addLast("harness", new HarnessHandler(router));
                         }
-                    })
-                    .bind(settings.host(), settings.port()).syncUninterruptibly().channel();
-            return new HubEndpoint(group, server);
+                    });
+            Channel server = bootstrap.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
+            return new HubEndpoint(group, bootstrap, server);
         } catch (RuntimeException e) {
             group.shutdownGracefully();
             throw new IllegalStateException("cannot listen for harnesses on " + settings.host() + ":" + settings.port()
@@ -93,6 +111,7 @@ public final class HubEndpoint implements AutoCloseable {
     @Override
     public void close() {
         server.close().syncUninterruptibly();
+        more.forEach(c -> c.close().syncUninterruptibly());
         group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

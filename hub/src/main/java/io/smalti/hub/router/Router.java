@@ -104,6 +104,11 @@ public final class Router implements AutoCloseable {
         return stats;
     }
 
+    /** True while {@code component} has a session on this node's hub. */
+    public boolean isConnected(String component) {
+        return sessions.containsKey(component);
+    }
+
     /** How many components are connected to this node's hub. */
     public int connected() {
         return sessions.size();

@@ -68,6 +68,12 @@ final class Json {
             };
             return error(status, v.getMessage());
         }
+        if (cause instanceof java.util.NoSuchElementException) {
+            return error(StatusCodes.NOT_FOUND, cause.getMessage());
+        }
+        if (cause instanceof io.smalti.bundle.BundleException) {
+            return error(StatusCodes.BAD_REQUEST, "bundle refused: " + cause.getMessage());
+        }
         if (cause instanceof IllegalArgumentException) {
             return error(StatusCodes.BAD_REQUEST, cause.getMessage());
         }

@@ -41,10 +41,12 @@ public final class RestApi extends AllDirectives {
     private final Vnodes vnodes;
     private final VnodeRoutes vnodeRoutes;
     private final HubRoutes hubRoutes;
+    private final io.smalti.component.Components components;
+    private final ComponentRoutes componentRoutes;
     private final Instant startedAt;
 
     public RestApi(ActorSystem<?> system, String selfName, RingView ringView, NodeDirectory.View directory,
-                   Vnodes vnodes, io.smalti.hub.Hub hub, Instant startedAt) {
+                   Vnodes vnodes, io.smalti.hub.Hub hub, io.smalti.component.Components components, Instant startedAt) {
         this.cluster = Cluster.get(system);
         this.selfName = selfName;
         this.ringView = ringView;
@@ -52,6 +54,8 @@ public final class RestApi extends AllDirectives {
         this.vnodes = vnodes;
         this.vnodeRoutes = new VnodeRoutes(selfName, vnodes, Materializer.matFromSystem(system));
         this.hubRoutes = new HubRoutes(selfName, hub, Materializer.matFromSystem(system));
+        this.components = components;
+        this.componentRoutes = new ComponentRoutes(components, Materializer.matFromSystem(system));
         this.startedAt = startedAt;
     }
 
@@ -78,7 +82,13 @@ public final class RestApi extends AllDirectives {
 
     /** One cluster member in GET /v1/nodes. */
     public record NodeBody(String name, String address, String status, boolean reachable, boolean leader,
-                           boolean self, String apiUrl, String version, int vnodes, String startedAt) {}
+                           boolean self, String apiUrl, String version, int vnodes, String startedAt, String state,
+                           String stateReason, MetricsBody metrics, Integer instances, String driver) {}
+
+    /** A node's last published metrics (from /proc). */
+    public record MetricsBody(String at, int cpus, double cpuBusy, long memTotalBytes, long memAvailableBytes, double load1,
+                              double load5, double load15, long diskTotalBytes, long diskFreeBytes, long netRxBytesPerSec,
+                              long netTxBytesPerSec) {}
 
     /** GET /v1/nodes */
     public record NodesBody(String answeredBy, String leader, long ringEpoch, List<NodeBody> nodes) {}
@@ -95,7 +105,8 @@ public final class RestApi extends AllDirectives {
                 path(segment("v1").slash("nodes"), () -> get(this::nodes)),
                 path("healthz", () -> get(this::health)),
                 vnodeRoutes.routes(),
-                hubRoutes.routes());
+                hubRoutes.routes(),
+                componentRoutes.routes());
         return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> routes));
     }
 
@@ -129,8 +140,10 @@ public final class RestApi extends AllDirectives {
         Ring ring = ringView.current().orElse(null);
         Map<String, Integer> counts = ring == null ? Map.of() : ring.vnodeCounts();
         Map<String, NodeInfo> dir = directory.entries();
-        List<NodeBody> out = new ArrayList<>();
+        List<java.util.concurrent.CompletableFuture<NodeBody>> out = new ArrayList<>();
         String leaderName = null;
+        var controller = components.controller();
+        var instances = controller.instances().toCompletableFuture().exceptionally(e -> List.of());
         for (Member m : state.getMembers()) {
             String name = NodeNames.of(m);
             boolean isLeader = m.address().equals(leader);
@@ -138,14 +151,33 @@ public final class RestApi extends AllDirectives {
                 leaderName = name;
             }
             NodeInfo info = dir.get(name);
-            out.add(new NodeBody(name, NodeNames.hostPort(m), statusName(m.status()), !unreachable.contains(m), isLeader,
-                    m.address().equals(cluster.selfMember().address()),
+            boolean reachable = !unreachable.contains(m);
+            out.add(controller.nodeStatus(name).toCompletableFuture().exceptionally(e -> java.util.Optional.empty())
+                    .thenCombine(instances, (st, all) -> new NodeBody(name, NodeNames.hostPort(m), statusName(m.status()),
+                    reachable, isLeader, m.address().equals(cluster.selfMember().address()),
                     info == null ? null : info.getApiUrl(), info == null ? null : info.getVersion(),
                     counts.getOrDefault(name, 0),
-                    info == null ? null : Instant.ofEpochMilli(info.getStartedAtMillis()).toString()));
+                    info == null ? null : Instant.ofEpochMilli(info.getStartedAtMillis()).toString(),
+                    // Peers see an unreachable node as offline whatever it last said of itself.
+                    !reachable ? "offline" : st.map(x -> x.getState()).orElse(null),
+                    st.map(x -> x.getReason()).filter(x -> !x.isEmpty()).orElse(null),
+                    st.map(RestApi::metrics).orElse(null),
+                    (int) all.stream().filter(i -> i.live() && i.placement().getNode().equals(name)).count(),
+                    st.map(x -> x.getDriver()).filter(x -> !x.isEmpty()).orElse(null))));
         }
-        out.sort(Comparator.comparing(NodeBody::name));
-        return json(StatusCodes.OK, new NodesBody(selfName, leaderName, ring == null ? 0 : ring.epoch(), out));
+        String leaderFinal = leaderName;
+        return completeWithFuture(java.util.concurrent.CompletableFuture.allOf(out.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .thenApply(x -> {
+                    List<NodeBody> bodies = new ArrayList<>(out.stream().map(java.util.concurrent.CompletableFuture::join).toList());
+                    bodies.sort(Comparator.comparing(NodeBody::name));
+                    return Json.response(StatusCodes.OK, new NodesBody(selfName, leaderFinal, ring == null ? 0 : ring.epoch(), bodies));
+                }));
+    }
+
+    private static MetricsBody metrics(io.smalti.protocol.component.NodeStatus s) {
+        return new MetricsBody(Instant.ofEpochMilli(s.getAtMillis()).toString(), s.getCpus(), s.getCpuBusy(), s.getMemTotalBytes(),
+                s.getMemAvailableBytes(), s.getLoad1(), s.getLoad5(), s.getLoad15(), s.getDiskTotalBytes(), s.getDiskFreeBytes(),
+                s.getNetRxBytesPerSec(), s.getNetTxBytesPerSec());
     }
 
     private Route health() {

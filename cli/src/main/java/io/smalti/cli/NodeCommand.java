@@ -1,0 +1,79 @@
+package io.smalti.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code smalti node drain|undrain NAME}. ({@code smalti node start} never gets here: the launcher script runs the
+ * node agent for it.)
+ */
+@Command(name = "node", mixinStandardHelpOptions = true,
+        description = {"Takes a node out of service and back.",
+                "(smalti node start, which runs a node agent, is handled by the bin/smalti launcher: "
+                        + "see smalti node start --help.)"},
+        subcommands = {NodeCommand.Drain.class, NodeCommand.Undrain.class})
+final class NodeCommand {
+
+    @Command(name = "drain", mixinStandardHelpOptions = true,
+            description = "Marks the node unavailable: it takes no new instances and its instances move to other "
+                    + "nodes. It stays a cluster member; smalti node undrain brings it back.")
+    static final class Drain implements Callable<Integer> {
+        @Mixin
+        Smalti.NodeOptions options = new Smalti.NodeOptions();
+
+        @Parameters(paramLabel = "NAME", description = "The node's name (smalti nodes lists them).")
+        String name;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            JsonNode body = Hub.request(options.client(), options, "POST",
+                    "/v1/nodes/" + Hub.segment(name) + "/drain", null, null);
+            PrintWriter out = spec.commandLine().getOut();
+            if (options.json) {
+                Smalti.printJson(out, body);
+            } else {
+                out.printf("node %s is %s; moving %s to other nodes%n", Hub.oneLine(body.path("node").asText(name)),
+                        Hub.oneLine(body.path("state").asText("unavailable")),
+                        Components.plural(body.path("moving").asLong(), "instance"));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "undrain", mixinStandardHelpOptions = true,
+            description = "Puts a drained node back in service: it takes new instances again.")
+    static final class Undrain implements Callable<Integer> {
+        @Mixin
+        Smalti.NodeOptions options = new Smalti.NodeOptions();
+
+        @Parameters(paramLabel = "NAME", description = "The node's name (smalti nodes lists them).")
+        String name;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            JsonNode body = Hub.request(options.client(), options, "POST",
+                    "/v1/nodes/" + Hub.segment(name) + "/undrain", null, null);
+            PrintWriter out = spec.commandLine().getOut();
+            if (options.json) {
+                Smalti.printJson(out, body);
+            } else {
+                String state = Components.text(body.path("state"));
+                out.printf("node %s is %s%n", Hub.oneLine(body.path("node").asText(name)),
+                        state == null ? "back in service" : Hub.oneLine(state));
+            }
+            return 0;
+        }
+    }
+}

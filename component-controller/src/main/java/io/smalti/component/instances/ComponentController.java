@@ -1,0 +1,442 @@
+package io.smalti.component.instances;
+
+import io.smalti.bundle.BundleException;
+import io.smalti.bundle.Manifest;
+import io.smalti.component.bundles.BundleRepository;
+import io.smalti.component.records.ComponentKeys;
+import io.smalti.component.records.ComponentRecords;
+import io.smalti.component.scheduling.Scheduler;
+import io.smalti.protocol.component.BundleMeta;
+import io.smalti.protocol.component.DrainMark;
+import io.smalti.protocol.component.InstanceStatus;
+import io.smalti.protocol.component.NodeStatus;
+import io.smalti.protocol.component.Placement;
+import io.smalti.protocol.component.StatusChange;
+import io.smalti.protocol.component.TypeRecord;
+import io.smalti.ring.Ring;
+import io.smalti.ring.cluster.ClusterMembers;
+import io.smalti.ring.cluster.RingView;
+import io.smalti.ring.id.Category;
+import io.smalti.ring.id.Id;
+import io.smalti.ring.id.TypeCluster;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The component controller: types (register, unregister, scale), instances (create, terminate, destroy,
+ * list) and, for each type whose primary vnode this node holds (or stands in for), the scaler: it keeps
+ * the desired number of live instances, placing new ones with the {@link Scheduler}, replacing those lost
+ * with a node or moved off a drained node, and terminating extras. Operator calls can be made on any node;
+ * the placement decisions are taken only by the type's controller node. Thread-safe; calls never block;
+ * the scaler runs on its own thread.
+ */
+public final class ComponentController implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ComponentController.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /** How long an ended instance stays listed (ps --all) before it is forgotten. */
+    private static final long FORGET_AFTER_MILLIS = 10 * 60_000;
+
+    private final String self;
+    private final ComponentRecords records;
+    private final BundleRepository bundles;
+    private final RingView ringView;
+    private final ClusterMembers members;
+    private final Duration lostAfter;
+    private final ScheduledExecutorService timer;
+    private final AtomicBoolean running = new AtomicBoolean();
+    private final Map<String, Long> unavailableSince = new ConcurrentHashMap<>();
+
+    /**
+     * @param lostAfter how long a node may be unreachable before its instances are replaced elsewhere
+     */
+    public ComponentController(String self, ComponentRecords records, BundleRepository bundles, RingView ringView,
+                               ClusterMembers members, Duration lostAfter, Duration interval) {
+        this.self = self;
+        this.records = records;
+        this.bundles = bundles;
+        this.ringView = ringView;
+        this.members = members;
+        this.lostAfter = lostAfter;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "component-controller");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(this::tick, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    // ---- types ---------------------------------------------------------------------------------
+
+    /** The type id of a bundle: one bundle, one type, so registering twice names the same type. */
+    public static String typeId(String bundleDigest) {
+        return Id.ofName(Category.TYPE, bundleDigest).toString();
+    }
+
+    /** A registered type with its instances counted. */
+    public record TypeView(TypeRecord type, int instances, int available) {}
+
+    /**
+     * Registers the type of a stored bundle, or updates its desired count ({@code count} empty: keep it,
+     * 0 for a new type). Completes with the type and whether it is new.
+     */
+    public CompletionStage<Map.Entry<TypeRecord, Boolean>> register(String digest, Optional<Integer> count) {
+        return bundles.meta(digest).thenCompose(m -> {
+            BundleMeta meta = m.orElseThrow(() -> new NoSuchElementException("no bundle " + digest + " is stored; push it first"));
+            String id = typeId(digest);
+            return records.get(ComponentKeys.type(id), TypeRecord.parser()).thenCompose(existing -> {
+                boolean created = existing.isEmpty() || existing.get().getUnregistered();
+                TypeRecord type = (created ? TypeRecord.newBuilder()
+                        .setId(id).setName(meta.getName()).setVersion(meta.getVersion()).setBundle(digest)
+                        .setRegisteredAtMillis(System.currentTimeMillis()) : existing.get().toBuilder())
+                        .setUnregistered(false)
+                        .setDesired(count.orElse(created ? 0 : existing.get().getDesired()))
+                        .build();
+                return records.put(ComponentKeys.type(id), type)
+                        .thenCompose(x -> records.add(ComponentKeys.TYPE_INDEX, id))
+                        .thenApply(x -> {
+                            poke();
+                            return Map.entry(type, created);
+                        });
+            });
+        });
+    }
+
+    /** Sets a type's desired count; completes with the updated type. */
+    public CompletionStage<TypeRecord> scale(String typeIdOrName, int count) {
+        if (count < 0 || count > 1000) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("count must be 0..1000, not " + count));
+        }
+        return type(typeIdOrName).thenCompose(t -> {
+            TypeRecord next = t.toBuilder().setDesired(count).build();
+            return records.put(ComponentKeys.type(t.getId()), next).thenApply(x -> {
+                poke();
+                return next;
+            });
+        });
+    }
+
+    /** Adds {@code count} instances to a type's desired count; completes with the updated type. */
+    public CompletionStage<TypeRecord> create(String typeIdOrName, int count) {
+        if (count < 1 || count > 1000) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("count must be 1..1000, not " + count));
+        }
+        return type(typeIdOrName).thenCompose(t -> scale(t.getId(), t.getDesired() + count));
+    }
+
+    /** Unregisters a type: its instances are terminated; the record stays, marked unregistered. */
+    public CompletionStage<TypeRecord> unregister(String typeIdOrName) {
+        return type(typeIdOrName).thenCompose(t -> {
+            TypeRecord next = t.toBuilder().setUnregistered(true).setDesired(0).build();
+            return records.put(ComponentKeys.type(t.getId()), next).thenApply(x -> {
+                poke();
+                return next;
+            });
+        });
+    }
+
+    /** The type with this id, or the one registered type with this name. */
+    public CompletionStage<TypeRecord> type(String idOrName) {
+        if (idOrName.length() == Id.TEXT_LENGTH) {
+            return records.get(ComponentKeys.type(idOrName.toLowerCase(java.util.Locale.ROOT)), TypeRecord.parser())
+                    .thenApply(t -> t.orElseThrow(() -> new NoSuchElementException("no component type " + idOrName)));
+        }
+        return types().thenApply(all -> {
+            List<TypeRecord> named = all.stream().map(TypeView::type)
+                    .filter(t -> t.getName().equals(idOrName) && !t.getUnregistered()).toList();
+            if (named.isEmpty()) {
+                throw new NoSuchElementException("no component type is named " + idOrName);
+            }
+            if (named.size() > 1) {
+                throw new IllegalArgumentException("several types are named " + idOrName + ": "
+                        + named.stream().map(t -> t.getId() + " (" + t.getVersion() + ")").toList() + "; give an id");
+            }
+            return named.get(0);
+        });
+    }
+
+    /** Every type ever registered (unregistered ones included, marked), with instance counts. */
+    public CompletionStage<List<TypeView>> types() {
+        return records.members(ComponentKeys.TYPE_INDEX).thenCompose(ids -> all(ids.stream()
+                .map(id -> records.get(ComponentKeys.type(id), TypeRecord.parser()).thenCompose(t -> t.isEmpty()
+                        ? CompletableFuture.completedFuture(Optional.<TypeView>empty())
+                        : instancesOf(id).thenApply(list -> Optional.of(new TypeView(t.get(),
+                                (int) list.stream().filter(InstanceView::live).count(),
+                                (int) list.stream().filter(i -> i.live() && i.state() == InstanceState.AVAILABLE).count())))))
+                .toList()))
+                .thenApply(list -> list.stream().flatMap(Optional::stream)
+                        .sorted(Comparator.comparing((TypeView v) -> v.type().getName()).thenComparing(v -> v.type().getId()))
+                        .toList());
+    }
+
+    // ---- instances -----------------------------------------------------------------------------
+
+    /** The instances of one type, placed and reported. */
+    public CompletionStage<List<InstanceView>> instancesOf(String typeId) {
+        return records.members(ComponentKeys.instances(typeId)).thenCompose(ids ->
+                all(ids.stream().map(this::instance).toList()))
+                .thenApply(list -> list.stream().flatMap(Optional::stream).toList());
+    }
+
+    /** Every instance of every type. */
+    public CompletionStage<List<InstanceView>> instances() {
+        return records.members(ComponentKeys.TYPE_INDEX).thenCompose(ids ->
+                all(ids.stream().map(this::instancesOf).toList()))
+                .thenApply(lists -> lists.stream().flatMap(List::stream).toList());
+    }
+
+    public CompletionStage<Optional<InstanceView>> instance(String id) {
+        CompletableFuture<Optional<Placement>> p = records.get(ComponentKeys.placement(id), Placement.parser()).toCompletableFuture();
+        CompletableFuture<Optional<InstanceStatus>> s = records.get(ComponentKeys.status(id), InstanceStatus.parser()).toCompletableFuture();
+        return p.thenCombine(s, (placement, status) -> placement.map(pl -> new InstanceView(pl, status)));
+    }
+
+    /**
+     * Terminates an instance (politely; {@code force}: destroys it after no grace). Its type wants one
+     * instance fewer, so the scaler does not replace it.
+     */
+    public CompletionStage<InstanceView> terminate(String id, boolean force) {
+        return instance(id).thenCompose(found -> {
+            InstanceView view = found.orElseThrow(() -> new NoSuchElementException("no instance " + id));
+            Placement next = view.placement().toBuilder()
+                    .setGoal(force ? Placement.Goal.DESTROY : Placement.Goal.TERMINATE)
+                    .setReason(force ? "destroyed by an operator" : "terminated by an operator").build();
+            CompletionStage<Void> lower = view.live()
+                    ? records.get(ComponentKeys.type(view.placement().getType()), TypeRecord.parser()).thenCompose(t -> t
+                            .map(type -> records.put(ComponentKeys.type(type.getId()),
+                                    type.toBuilder().setDesired(Math.max(0, type.getDesired() - 1)).build()))
+                            .orElse(CompletableFuture.completedFuture(null)))
+                    : CompletableFuture.completedFuture(null);
+            return lower.thenCompose(x -> records.put(ComponentKeys.placement(id), next))
+                    .thenApply(x -> new InstanceView(next, view.status()));
+        });
+    }
+
+    // ---- nodes ---------------------------------------------------------------------------------
+
+    /** Marks a node drained (no new instances; its instances move away) or not. */
+    public CompletionStage<Void> drain(String node, boolean drained, String reason) {
+        return records.put(ComponentKeys.drain(node), DrainMark.newBuilder().setDrained(drained).setReason(reason).build())
+                .thenRun(this::poke);
+    }
+
+    public CompletionStage<Boolean> drained(String node) {
+        return records.get(ComponentKeys.drain(node), DrainMark.parser()).thenApply(d -> d.map(DrainMark::getDrained).orElse(false));
+    }
+
+    public CompletionStage<Optional<NodeStatus>> nodeStatus(String node) {
+        return records.get(ComponentKeys.node(node), NodeStatus.parser());
+    }
+
+    public CompletionStage<Set<String>> placedOn(String node) {
+        return records.members(ComponentKeys.placed(node));
+    }
+
+    // ---- the scaler ----------------------------------------------------------------------------
+
+    /** Runs the scaler soon (after a change made through this node). */
+    public void poke() {
+        timer.execute(this::tick);
+    }
+
+    private void tick() {
+        if (!running.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            Optional<Ring> ring = ringView.current();
+            if (ring.isEmpty()) {
+                return;
+            }
+            trackUnavailable(ring.get());
+            Set<String> typeIds = records.members(ComponentKeys.TYPE_INDEX).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            for (String typeId : typeIds) {
+                if (controls(ring.get(), typeId)) {
+                    try {
+                        reconcile(ring.get(), typeId);
+                    } catch (Exception e) {
+                        LOG.warn("Scaler: type {}: {}", typeId, rootMessage(e));
+                    }
+                }
+            }
+        } catch (Exception e) {
+            LOG.debug("Scaler round skipped: {}", rootMessage(e));
+        } finally {
+            running.set(false);
+        }
+    }
+
+    /** This node decides for a type when it is the first available node of the type's preference list. */
+    private boolean controls(Ring ring, String typeId) {
+        var pref = ring.preferenceList(Id.parse(typeId)).withFallbacks(members.unavailable(ring.nodes())).replicas();
+        return !pref.isEmpty() && pref.get(0).node().equals(self);
+    }
+
+    private void trackUnavailable(Ring ring) {
+        long now = System.currentTimeMillis();
+        for (String node : ring.nodes()) {
+            if (members.available(node)) {
+                unavailableSince.remove(node);
+            } else {
+                unavailableSince.putIfAbsent(node, now);
+            }
+        }
+        unavailableSince.keySet().retainAll(ring.nodes());
+    }
+
+    /** A node is lost for placement purposes once it has been unavailable for {@code lostAfter}, or left. */
+    private boolean lost(String node) {
+        if (members.available(node)) {
+            return false;
+        }
+        if (members.get(node).isEmpty()) {
+            return true;
+        }
+        Long since = unavailableSince.get(node);
+        return since != null && System.currentTimeMillis() - since >= lostAfter.toMillis();
+    }
+
+    private void reconcile(Ring ring, String typeId) throws Exception {
+        Optional<TypeRecord> found = records.get(ComponentKeys.type(typeId), TypeRecord.parser()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        if (found.isEmpty()) {
+            return;
+        }
+        TypeRecord type = found.get();
+        List<InstanceView> instances = instancesOf(typeId).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        long now = System.currentTimeMillis();
+        Map<String, Boolean> drained = new HashMap<>();
+        for (String node : ring.nodes()) {
+            drained.put(node, drained(node).toCompletableFuture().get(10, TimeUnit.SECONDS));
+        }
+        List<InstanceView> live = new ArrayList<>();
+        for (InstanceView i : instances) {
+            String node = i.placement().getNode();
+            if (i.live() && lost(node)) {
+                String reason = "node " + node + " lost";
+                LOG.info("Instance {} of {} is lost with its node {}; replacing it", i.id(), type.getName(), node);
+                await(records.put(ComponentKeys.status(i.id()), failed(i, reason)));
+                await(records.put(ComponentKeys.placement(i.id()), i.placement().toBuilder()
+                        .setGoal(Placement.Goal.DESTROY).setReason(reason).build()));
+            } else if (i.live()) {
+                live.add(i);
+            } else if (i.state().ended() && i.status().map(s -> now - s.getSinceMillis() > FORGET_AFTER_MILLIS).orElse(false)) {
+                await(records.remove(ComponentKeys.instances(typeId), i.id()));
+                await(records.remove(ComponentKeys.placed(node), i.id()));
+            }
+        }
+        int desired = type.getUnregistered() ? 0 : type.getDesired();
+        // Instances on drained nodes do not count: replacements start elsewhere, then they are terminated.
+        List<InstanceView> counted = live.stream().filter(i -> !drained.getOrDefault(i.placement().getNode(), false)).toList();
+        if (counted.size() < desired) {
+            place(ring, type, counted, desired - counted.size(), drained);
+        }
+        long availableCounted = counted.stream().filter(i -> i.state() == InstanceState.AVAILABLE).count();
+        for (InstanceView i : live) {
+            if (drained.getOrDefault(i.placement().getNode(), false) && (availableCounted >= desired || desired == 0)) {
+                terminate(i, "its node " + i.placement().getNode() + " is drained");
+            }
+        }
+        if (counted.size() > desired) {
+            // Newest first: they have done the least work.
+            List<InstanceView> extra = counted.stream()
+                    .sorted(Comparator.comparingLong((InstanceView i) -> i.placement().getCreatedAtMillis()).reversed())
+                    .limit(counted.size() - desired).toList();
+            for (InstanceView i : extra) {
+                terminate(i, type.getUnregistered() ? "its type was unregistered" : "scaled down to " + desired);
+            }
+        }
+    }
+
+    private void terminate(InstanceView i, String reason) throws Exception {
+        LOG.info("Terminating instance {} on {}: {}", i.id(), i.placement().getNode(), reason);
+        await(records.put(ComponentKeys.placement(i.id()), i.placement().toBuilder()
+                .setGoal(Placement.Goal.TERMINATE).setReason(reason).build()));
+    }
+
+    private void place(Ring ring, TypeRecord type, List<InstanceView> live, int count, Map<String, Boolean> drained) throws Exception {
+        BundleMeta meta = bundles.meta(type.getBundle()).toCompletableFuture().get(10, TimeUnit.SECONDS)
+                .orElseThrow(() -> new BundleException("bundle " + type.getBundle() + " of type " + type.getName() + " is not stored"));
+        Manifest manifest = BundleRepository.manifest(meta);
+        Map<String, Integer> ofType = new HashMap<>();
+        live.forEach(i -> ofType.merge(i.placement().getNode(), 1, Integer::sum));
+        List<Scheduler.Candidate> candidates = new ArrayList<>();
+        for (String node : members.availableNames()) {
+            Optional<NodeStatus> status = nodeStatus(node).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            int placed = placedOn(node).toCompletableFuture().get(10, TimeUnit.SECONDS).size();
+            boolean accepts = status.map(s -> s.getState().equals("available")).orElse(false)
+                    && !drained.getOrDefault(node, false);
+            candidates.add(new Scheduler.Candidate(node, accepts, status.map(NodeStatus::getMemAvailableBytes).orElse(0L),
+                    status.map(NodeStatus::getCpus).orElse(0), status.map(NodeStatus::getLoad1).orElse(0.0),
+                    placed, ofType.getOrDefault(node, 0)));
+        }
+        Scheduler scheduler = new Scheduler(candidates);
+        TypeCluster cluster = TypeCluster.of(Id.parse(type.getId()), ring.bits(), TypeCluster.DEFAULT_FRACTION_BITS);
+        for (int n = 0; n < count; n++) {
+            Optional<String> node = scheduler.place(manifest.resources().memoryBytes());
+            if (node.isEmpty()) {
+                LOG.warn("Cannot place an instance of {}: {}", type.getName(), scheduler.whyNot(manifest.resources().memoryBytes()));
+                return;
+            }
+            String id = cluster.newId(Category.INSTANCE, RANDOM).toString();
+            long now = System.currentTimeMillis();
+            Placement placement = Placement.newBuilder().setId(id).setType(type.getId()).setNode(node.get())
+                    .setCreatedAtMillis(now).setGoal(Placement.Goal.RUN).setReason("placed by " + self).build();
+            InstanceStatus status = InstanceStatus.newBuilder().setState(InstanceState.PREPARING.text()).setSinceMillis(now)
+                    .setNode(node.get()).setReason("placed on " + node.get())
+                    .addHistory(StatusChange.newBuilder().setState(InstanceState.PREPARING.text()).setAtMillis(now)
+                            .setReason("placed on " + node.get()))
+                    .build();
+            await(records.put(ComponentKeys.status(id), status));
+            await(records.put(ComponentKeys.placement(id), placement));
+            await(records.add(ComponentKeys.instances(type.getId()), id));
+            await(records.add(ComponentKeys.placed(node.get()), id));
+            LOG.info("Placed instance {} of {} on {}", id, type.getName(), node.get());
+        }
+    }
+
+    private static InstanceStatus failed(InstanceView i, String reason) {
+        long now = System.currentTimeMillis();
+        InstanceStatus.Builder b = i.status().map(InstanceStatus::toBuilder).orElse(InstanceStatus.newBuilder()
+                .setNode(i.placement().getNode()));
+        return b.setState(InstanceState.FAILED.text()).setSinceMillis(now).setReason(reason)
+                .addHistory(StatusChange.newBuilder().setState(InstanceState.FAILED.text()).setAtMillis(now).setReason(reason))
+                .build();
+    }
+
+    private static <T> T await(CompletionStage<T> stage) throws Exception {
+        return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    static <T> CompletionStage<List<T>> all(List<? extends CompletionStage<T>> stages) {
+        List<CompletableFuture<T>> fs = stages.stream().map(CompletionStage::toCompletableFuture).toList();
+        return CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new))
+                .thenApply(x -> fs.stream().map(CompletableFuture::join).toList());
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

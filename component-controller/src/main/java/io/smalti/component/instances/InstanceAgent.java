@@ -1,0 +1,314 @@
+package io.smalti.component.instances;
+
+import io.smalti.component.bundles.BundleRepository;
+import io.smalti.component.records.ComponentKeys;
+import io.smalti.component.records.ComponentRecords;
+import io.smalti.container.ContainerDriver;
+import io.smalti.container.ContainerSpec;
+import io.smalti.container.ContainerState;
+import io.smalti.container.RunningContainer;
+import io.smalti.container.Usage;
+import io.smalti.protocol.component.BundleMeta;
+import io.smalti.protocol.component.InstanceStatus;
+import io.smalti.protocol.component.Placement;
+import io.smalti.protocol.component.StatusChange;
+import io.smalti.protocol.component.TypeRecord;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
+
+/**
+ * The component controller's presence on one node: runs the instances placed on this node through the
+ * container driver and reports their life-cycle. It follows the node's {@code placed/<node>} set and each
+ * placement's goal: starts what should run (fetching the bundle into the local cache), stops and destroys
+ * what should not, marks an instance available once its harness is connected to this node's hub, failed
+ * when its container ends, and destroys containers nobody placed here (left by an earlier run). Thread-safe;
+ * driver calls run on a worker pool, the follow loop on its own thread.
+ */
+public final class InstanceAgent implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(InstanceAgent.class);
+    private static final int HISTORY = 20;
+    private static final long USAGE_EVERY_MILLIS = 5_000;
+
+    /** How the harness of an instance reaches this node's hub. */
+    public record HubAccess(String host, int port, String certificatePem) {}
+
+    private final String self;
+    private final ComponentRecords records;
+    private final BundleRepository bundles;
+    private final ContainerDriver driver;
+    private final HubAccess hub;
+    private final Predicate<String> connected;
+    private final Duration grace;
+    private final ScheduledExecutorService loop;
+    private final ExecutorService workers;
+    private final Map<String, Local> locals = new ConcurrentHashMap<>();
+    private final AtomicBoolean rounding = new AtomicBoolean();
+
+    /** What this node knows of one of its instances. Guarded by itself. */
+    private static final class Local {
+        final String id;
+        InstanceStatus status;
+        boolean busy;          // a driver call is running
+        boolean started;       // the container was started (or adopted)
+        long usageAt;
+
+        Local(String id, InstanceStatus status) {
+            this.id = id;
+            this.status = status;
+        }
+    }
+
+    /**
+     * @param connected whether a component id has a session on this node's hub
+     */
+    public InstanceAgent(String self, ComponentRecords records, BundleRepository bundles, ContainerDriver driver,
+                         HubAccess hub, Predicate<String> connected, Duration grace, Duration interval) {
+        this.self = self;
+        this.records = records;
+        this.bundles = bundles;
+        this.driver = driver;
+        this.hub = hub;
+        this.connected = connected;
+        this.grace = grace;
+        this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "instance-agent"));
+        this.workers = Executors.newFixedThreadPool(4, r -> daemon(r, "instance-driver"));
+        loop.scheduleWithFixedDelay(this::round, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    public ContainerDriver driver() {
+        return driver;
+    }
+
+    /** Follows the placements now rather than at the next interval. */
+    public void poke() {
+        loop.execute(this::round);
+    }
+
+    /** Live usage of an instance running here, if any. */
+    public Optional<Usage> usage(String id) {
+        return locals.containsKey(id) ? driver.usage(id) : Optional.empty();
+    }
+
+    private void round() {
+        if (!rounding.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            Set<String> placed = records.members(ComponentKeys.placed(self)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            Set<String> wanted = new HashSet<>();
+            for (String id : placed) {
+                Optional<Placement> p = records.get(ComponentKeys.placement(id), Placement.parser()).toCompletableFuture()
+                        .get(10, TimeUnit.SECONDS);
+                if (p.isEmpty() || !p.get().getNode().equals(self)) {
+                    continue;
+                }
+                wanted.add(id);
+                follow(p.get());
+            }
+            // Containers nobody placed here: left by an earlier run of this agent, or placed and forgotten.
+            for (String id : driver.list()) {
+                if (!wanted.contains(id) && !locals.containsKey(id)) {
+                    LOG.info("Destroying container of instance {}: it is not placed on this node", id);
+                    workers.execute(() -> driver.destroy(id));
+                }
+            }
+        } catch (Exception e) {
+            LOG.debug("Instance round skipped: {}", ComponentController.rootMessage(e));
+        } finally {
+            rounding.set(false);
+        }
+    }
+
+    private void follow(Placement p) throws Exception {
+        String id = p.getId();
+        Local local = locals.get(id);
+        if (local == null) {
+            InstanceStatus status = records.get(ComponentKeys.status(id), InstanceStatus.parser()).toCompletableFuture()
+                    .get(10, TimeUnit.SECONDS).orElse(InstanceStatus.newBuilder().setState(InstanceState.PREPARING.text())
+                            .setNode(self).build());
+            InstanceState state = InstanceState.of(status.getState());
+            if (state == InstanceState.DESTROYED) {
+                return; // done with, waiting to be forgotten
+            }
+            local = new Local(id, status);
+            locals.put(id, local);
+            if (state.live() && driver.state(id) == ContainerState.RUNNING) {
+                local.started = true; // survived a restart of this agent: adopt it
+                LOG.info("Adopting running instance {}", id);
+            }
+        }
+        synchronized (local) {
+            if (local.busy) {
+                return;
+            }
+            InstanceState state = InstanceState.of(local.status.getState());
+            if (p.getGoal() != Placement.Goal.RUN) {
+                if (state != InstanceState.DESTROYED) {
+                    local.busy = true;
+                    Local l = local;
+                    workers.execute(() -> stop(l, p));
+                }
+                return;
+            }
+            if (state.ended()) {
+                return; // the controller replaces it
+            }
+            if (!local.started) {
+                local.busy = true;
+                Local l = local;
+                workers.execute(() -> start(l, p));
+                return;
+            }
+            ContainerState container = driver.state(id);
+            if (container != ContainerState.RUNNING) {
+                local.busy = true;
+                Local l = local;
+                workers.execute(() -> {
+                    report(l, InstanceState.FAILED, "its container ended (" + container.name().toLowerCase() + ")");
+                    driver.destroy(id);
+                    done(l);
+                });
+                return;
+            }
+            boolean up = connected.test(id);
+            if (up && state != InstanceState.AVAILABLE) {
+                report(local, InstanceState.AVAILABLE, "its harness is connected to the hub on " + self);
+            } else if (!up && state == InstanceState.AVAILABLE) {
+                report(local, InstanceState.UNAVAILABLE, "its harness is not connected to the hub");
+            } else if (System.currentTimeMillis() - local.usageAt > USAGE_EVERY_MILLIS) {
+                local.usageAt = System.currentTimeMillis();
+                Optional<Usage> usage = driver.usage(id);
+                if (usage.isPresent()) {
+                    local.status = local.status.toBuilder().setHasUsage(true).setMemoryBytes(usage.get().memoryBytes())
+                            .setCpuNanos(usage.get().cpuNanos()).build();
+                    records.put(ComponentKeys.status(id), local.status);
+                }
+            }
+        }
+    }
+
+    private void start(Local local, Placement p) {
+        String id = p.getId();
+        try {
+            report(local, InstanceState.INITIALIZING, "fetching its bundle and starting its container");
+            TypeRecord type = records.get(ComponentKeys.type(p.getType()), TypeRecord.parser()).toCompletableFuture()
+                    .get(10, TimeUnit.SECONDS).orElseThrow(() -> new IllegalStateException("its type " + p.getType() + " is not registered"));
+            BundleMeta meta = bundles.meta(type.getBundle()).toCompletableFuture().get(10, TimeUnit.SECONDS)
+                    .orElseThrow(() -> new IllegalStateException("its bundle " + type.getBundle() + " is not stored"));
+            Path root = bundles.fetch(type.getBundle()).toCompletableFuture().get(120, TimeUnit.SECONDS);
+            ContainerSpec spec = new ContainerSpec(id, root, BundleRepository.manifest(meta), hub.host(), hub.port(),
+                    hub.certificatePem(), Map.of("SMALTI_TYPE", type.getId(), "SMALTI_NODE", self), grace);
+            RunningContainer running = driver.start(spec);
+            synchronized (local) {
+                local.started = true;
+                local.status = local.status.toBuilder().setDriver(driver.name())
+                        .setAddress(running.address().orElse("")).build();
+            }
+            LOG.info("Started instance {} of {} ({} driver, init pid {})", id, type.getName(), driver.name(), running.initPid());
+            report(local, InstanceState.INITIALIZING, "its container runs; waiting for its harness to connect");
+        } catch (Exception e) {
+            String why = ComponentController.rootMessage(e);
+            LOG.warn("Instance {} failed to start: {}", id, why);
+            report(local, InstanceState.FAILED, "cannot start: " + why);
+            try {
+                driver.destroy(id);
+            } catch (RuntimeException ignored) {
+                LOG.debug("Destroy after a failed start of {}: {}", id, ignored.getMessage());
+            }
+        } finally {
+            synchronized (local) {
+                local.busy = false;
+            }
+            poke();
+        }
+    }
+
+    private void stop(Local local, Placement p) {
+        String id = p.getId();
+        try {
+            boolean force = p.getGoal() == Placement.Goal.DESTROY;
+            InstanceState state = InstanceState.of(local.status.getState());
+            if (!force && state.live()) {
+                report(local, InstanceState.STOPPING, p.getReason());
+                driver.stop(id, grace);
+            }
+            if (!InstanceState.of(local.status.getState()).equals(InstanceState.FAILED)) {
+                report(local, InstanceState.DESTROYING, p.getReason());
+            }
+            driver.destroy(id);
+            report(local, InstanceState.DESTROYED, p.getReason());
+            LOG.info("Instance {} destroyed: {}", id, p.getReason());
+        } catch (Exception e) {
+            LOG.warn("Cannot stop instance {}: {}", id, ComponentController.rootMessage(e));
+            synchronized (local) {
+                local.busy = false;
+            }
+            return;
+        }
+        done(local);
+    }
+
+    private void done(Local local) {
+        synchronized (local) {
+            local.busy = false;
+            local.started = false;
+        }
+    }
+
+    /** Records a state change of an instance (history kept short), best effort. */
+    private void report(Local local, InstanceState next, String reason) {
+        InstanceStatus status;
+        synchronized (local) {
+            InstanceState current = InstanceState.of(local.status.getState());
+            if (current == next && local.status.getReason().equals(reason)) {
+                return;
+            }
+            if (current != next && !current.canBecome(next)) {
+                LOG.debug("Instance {}: ignoring {} -> {}", local.id, current, next);
+                return;
+            }
+            long now = System.currentTimeMillis();
+            InstanceStatus.Builder b = local.status.toBuilder().setState(next.text()).setReason(reason).setNode(self);
+            if (current != next) {
+                b.setSinceMillis(now);
+            }
+            b.addHistory(StatusChange.newBuilder().setState(next.text()).setAtMillis(now).setReason(reason));
+            List<StatusChange> history = b.getHistoryList();
+            if (history.size() > HISTORY) {
+                List<StatusChange> keep = List.copyOf(history.subList(history.size() - HISTORY, history.size()));
+                b.clearHistory().addAllHistory(keep);
+            }
+            status = b.build();
+            local.status = status;
+        }
+        try {
+            records.put(ComponentKeys.status(local.id), status).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("Cannot record instance {} as {}: {}", local.id, next.text(), ComponentController.rootMessage(e));
+        }
+    }
+
+    @Override
+    public void close() {
+        loop.shutdownNow();
+        workers.shutdownNow();
+    }
+}

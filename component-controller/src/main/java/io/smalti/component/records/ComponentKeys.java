@@ -1,0 +1,69 @@
+package io.smalti.component.records;
+
+/**
+ * Record keys of the components service. A type's and an instance's records are keyed {@code <kind>/<id>}
+ * so they lie on the id's own vnode; bundles, nodes and indexes are hashed by name.
+ */
+public final class ComponentKeys {
+    private ComponentKeys() {}
+
+    static final String BUNDLE = "bundle";
+    static final String CHUNK = "chunk";
+    static final String TYPE = "type";
+    static final String INSTANCE = "instance";
+    static final String STATUS = "status";
+    static final String NODE = "node";
+    static final String DRAIN = "drain";
+    static final String INSTANCES = "instances";
+    static final String PLACED = "placed";
+    static final String INDEX = "index";
+
+    /** Every registered type id. */
+    public static final String TYPE_INDEX = "index/types";
+    /** Every stored bundle digest. */
+    public static final String BUNDLE_INDEX = "index/bundles";
+
+    public static String bundle(String digest) {
+        return BUNDLE + "/" + digest;
+    }
+
+    public static String chunk(String digest, int index) {
+        return CHUNK + "/" + digest + "/" + index;
+    }
+
+    public static String type(String id) {
+        return TYPE + "/" + id;
+    }
+
+    /** The instances of a type (an OR-set of instance ids). */
+    public static String instances(String type) {
+        return INSTANCES + "/" + type;
+    }
+
+    /** The instances placed on a node (an OR-set of instance ids): what that node runs. */
+    public static String placed(String node) {
+        return PLACED + "/" + node;
+    }
+
+    public static String placement(String instance) {
+        return INSTANCE + "/" + instance;
+    }
+
+    public static String status(String instance) {
+        return STATUS + "/" + instance;
+    }
+
+    public static String node(String name) {
+        return NODE + "/" + name;
+    }
+
+    public static String drain(String name) {
+        return DRAIN + "/" + name;
+    }
+
+    /** The kind of a key: the text before its first '/'. */
+    static String kind(String key) {
+        int slash = key.indexOf('/');
+        return slash < 0 ? key : key.substring(0, slash);
+    }
+}

@@ -1,0 +1,73 @@
+package io.smalti.component.records;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import io.smalti.protocol.component.ComponentCommand;
+import io.smalti.ring.crdt.LwwRegister;
+import io.smalti.ring.crdt.OrSet;
+import io.smalti.ring.vnode.VnodeClient;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Typed reads and writes of the components service's records through the vnode client (quorum writes
+ * and reads). Thread-safe; calls never block.
+ */
+public final class ComponentRecords {
+    private final VnodeClient client;
+
+    public ComponentRecords(VnodeClient client) {
+        this.client = client;
+    }
+
+    public CompletionStage<Void> put(String key, MessageLite value) {
+        return putBytes(key, value.toByteString());
+    }
+
+    public CompletionStage<Void> putBytes(String key, ByteString value) {
+        return write(key, ComponentCommand.newBuilder().setPut(value).build());
+    }
+
+    public CompletionStage<Void> add(String key, String element) {
+        return write(key, ComponentCommand.newBuilder().setAdd(element).build());
+    }
+
+    public CompletionStage<Void> remove(String key, String element) {
+        return write(key, ComponentCommand.newBuilder().setRemove(element).build());
+    }
+
+    private CompletionStage<Void> write(String key, ComponentCommand command) {
+        return client.write(ComponentService.NAME, key, command.toByteString()).thenApply(r -> null);
+    }
+
+    /** A register's value, parsed; empty when the record does not exist. */
+    public <T> CompletionStage<Optional<T>> get(String key, Parser<T> parser) {
+        return getBytes(key).thenApply(v -> v.map(bytes -> {
+            try {
+                return parser.parseFrom(bytes);
+            } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException("record " + key + " is not readable: " + e.getMessage(), e);
+            }
+        }));
+    }
+
+    public CompletionStage<Optional<ByteString>> getBytes(String key) {
+        return client.read(ComponentService.NAME, key).thenApply(r -> r.value()
+                .map(LwwRegister::fromBytes)
+                .filter(reg -> !reg.deleted())
+                .map(LwwRegister::value));
+    }
+
+    /** A set's elements, sorted; empty when the record does not exist. */
+    public CompletionStage<Set<String>> members(String key) {
+        return client.read(ComponentService.NAME, key).thenApply(r -> {
+            Set<String> out = new TreeSet<>();
+            r.value().ifPresent(v -> OrSet.fromBytes(v).elements().forEach(e -> out.add(e.toStringUtf8())));
+            return out;
+        });
+    }
+}

@@ -1,0 +1,629 @@
+package io.smalti.container.lxc;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.jna.LastErrorException;
+import io.smalti.bundle.Manifest;
+import io.smalti.container.ContainerDriver;
+import io.smalti.container.ContainerException;
+import io.smalti.container.ContainerSettings;
+import io.smalti.container.ContainerSpec;
+import io.smalti.container.ContainerState;
+import io.smalti.container.HarnessLaunch;
+import io.smalti.container.InstanceStore;
+import io.smalti.container.NetworkMode;
+import io.smalti.container.RunningContainer;
+import io.smalti.container.Subnet;
+import io.smalti.container.Usage;
+import io.smalti.container.net.AddressAllocator;
+import io.smalti.container.net.Bridge;
+import io.smalti.container.net.PortAllocator;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs each instance in an LXC container through liblxc (JNA): a per-instance overlay of the node's busybox base
+ * root filesystem, the bundle read-only at {@code /app}, host runtimes bind-mounted read-only at their own paths,
+ * cgroup limits from the manifest, and a veth on the node bridge (or the host network). The harness is the
+ * container's init and gets its configuration through a FIFO. Everything per instance lives under
+ * {@code <state>/instances/<id>} and the container configs under {@code <state>/lxc}, so a restarted agent finds
+ * what an earlier run left. Thread-safe: one lock serializes start and destroy (a daemonized start also moves
+ * this JVM between cgroups, which must not interleave); stop, state and usage need no lock.
+ */
+public final class LxcDriver implements ContainerDriver {
+    private static final Logger LOG = LoggerFactory.getLogger(LxcDriver.class);
+    /** liblxc versions whose struct lxc_container layout was verified (LXC-NOTES pitfall 4). */
+    static final String VERIFIED_VERSION_PREFIX = "5.0.";
+    static final Path SECCOMP = Path.of("/usr/share/lxc/config/common.seccomp");
+    static final String INSIDE_CONFIG = "/run/smalti/config";
+    static final String INSIDE_INIT = "/run/smalti/init";
+    static final String INSIDE_LOG = "/run/smalti/harness.log";
+    static final String INSIDE_SOCKET = "/run/smalti/component.sock";
+    static final String INSIDE_BUNDLE = "/app";
+    private static final long CPU_PERIOD_US = 100_000;
+    private static final int CONFIG_WRITE_TIMEOUT_MS = 10_000;
+
+    private final ContainerSettings settings;
+    private final LxcLibrary lxc;
+    private final String version;
+    private final InstanceStore store;
+    private final Path configPath;
+    private final Subnet subnet;
+    private final Object lock = new Object();
+
+    /** Loads liblxc and checks its version; throws {@link ContainerException} saying why lxc cannot be used. */
+    public LxcDriver(ContainerSettings settings) {
+        this.settings = settings;
+        this.lxc = loadLibrary();
+        this.version = lxc.lxc_get_version();
+        if (version == null || !version.startsWith(VERIFIED_VERSION_PREFIX)) {
+            throw new ContainerException("liblxc " + version + " is not supported (struct layout verified for "
+                    + VERIFIED_VERSION_PREFIX + "x)");
+        }
+        if (LibC.INSTANCE.geteuid() != 0) {
+            throw new ContainerException("the lxc driver needs root (privileged containers, mounts, bridge)");
+        }
+        this.store = new InstanceStore(settings.stateDir());
+        this.configPath = settings.stateDir().resolve("lxc");
+        this.subnet = Subnet.parse(settings.subnet());
+        try {
+            Files.createDirectories(configPath);
+        } catch (IOException e) {
+            throw new ContainerException("cannot create " + configPath + ": " + e, e);
+        }
+        removeOrphanContainers();
+    }
+
+    static LxcLibrary loadLibrary() {
+        try {
+            return LxcLibrary.load();
+        } catch (UnsatisfiedLinkError e) {
+            throw new ContainerException("cannot load " + LxcLibrary.NAME + " (install liblxc1): " + e.getMessage(), e);
+        }
+    }
+
+    /** The liblxc version in use, e.g. "5.0.2". */
+    public String version() {
+        return version;
+    }
+
+    @Override
+    public String name() {
+        return "lxc";
+    }
+
+    @Override
+    public boolean isolates() {
+        return true;
+    }
+
+    /** The lxc container name of an instance: short enough for logs, prefixed so it is recognisably ours. */
+    static String containerName(String instance) {
+        return "smalti-" + instance.substring(0, 12);
+    }
+
+    /** The host end of the instance's veth: at most 15 characters. */
+    static String vethName(String instance) {
+        return "smv" + instance.substring(0, 12);
+    }
+
+    @Override
+    public RunningContainer start(ContainerSpec spec) {
+        String id = spec.instance();
+        String name = containerName(id);
+        synchronized (lock) {
+            if (store.exists(id)) {
+                throw new ContainerException("instance " + id + " already exists under " + store.dir(id) + " (state "
+                        + state(id) + "); destroy it first");
+            }
+            for (String other : store.ids()) {
+                if (containerName(other).equals(name)) {
+                    throw new ContainerException("instance " + id + ": container name " + name
+                            + " is taken by instance " + other + " (same first 12 hex digits)");
+                }
+            }
+            long t0 = System.nanoTime();
+            Path dir = store.dir(id);
+            try {
+                Files.createDirectories(dir);
+                Path base = BaseRootfs.ensure(settings.stateDir());
+                boolean bridged = settings.networkMode() == NetworkMode.BRIDGE;
+                if (bridged) {
+                    Bridge.ensure(settings.bridgeName(), subnet);
+                }
+                Optional<String> address = bridged ? Optional.of(AddressAllocator.allocate(subnet, addressesInUse()))
+                        : Optional.empty();
+                Map<String, Integer> endpoints = endpoints(spec.manifest(), bridged);
+
+                ObjectNode record = store.newRecord().put("driver", name()).put("instance", id).put("name", name)
+                        .put("bundleRoot", spec.bundleRoot().toAbsolutePath().toString());
+                address.ifPresent(a -> record.put("address", a).put("veth", vethName(id)));
+                record.putPOJO("endpoints", endpoints);
+                store.write(id, record); // first: a crash from here on leaves a dir that list() and destroy() see
+
+                Path upper = dir.resolve("upper");
+                Path work = dir.resolve("work");
+                Path merged = dir.resolve("rootfs");
+                Files.createDirectories(upper);
+                Files.createDirectories(work);
+                Files.createDirectories(merged);
+                Mounts.overlay(base, upper, work, merged);
+
+                Files.writeString(merged.resolve(INSIDE_INIT.substring(1)), initScript(), StandardCharsets.UTF_8);
+                Files.write(dir.resolve("harness.log"), new byte[0]); // the harness's stdout and stderr, bound in
+                Path fifo = dir.resolve("config.fifo");
+                mkfifo(fifo);
+
+                String hubHost = bridged ? subnet.gateway() : hostHubHost(spec);
+                Map<String, String> env = HarnessLaunch.environment(spec, settings, endpoints);
+                byte[] config = HarnessLaunch.config(spec, hubHost, env,
+                        HarnessLaunch.directory(INSIDE_BUNDLE, spec.manifest()), INSIDE_SOCKET);
+
+                LxcConfig cfg = config(spec, name, dir, merged, fifo, address);
+                long tPrepared = System.nanoTime();
+                long tStarted;
+                int initPid;
+                try (LxcContainer c = new LxcContainer(lxc, name, configPath.toString())) {
+                    if (c.isDefined()) {
+                        throw new ContainerException("container " + name + " is already defined in " + configPath);
+                    }
+                    for (Map.Entry<String, String> e : cfg.items()) {
+                        c.set(e.getKey(), e.getValue());
+                    }
+                    if (!c.saveConfig()) {
+                        throw new ContainerException("instance " + id + ": liblxc could not save the config of "
+                                + name + " in " + configPath + c.errorSuffix());
+                    }
+                    c.wantDaemonize(true);
+                    Map<Path, Path> cgroups = Cgroups.self();
+                    boolean started;
+                    try {
+                        started = c.start();
+                    } finally {
+                        Cgroups.restore(cgroups); // pitfall 2: start() moved this JVM into lxc.monitor.<name>
+                    }
+                    if (!started) {
+                        throw new ContainerException("instance " + id + ": liblxc could not start container " + name
+                                + c.errorSuffix() + "; " + tail(dir.resolve("lxc.log")));
+                    }
+                    initPid = c.initPid();
+                    tStarted = System.nanoTime();
+                }
+                writeConfig(id, fifo, config);
+                Files.deleteIfExists(fifo);
+                record.put("initPid", initPid);
+                store.write(id, record);
+                long tEnd = System.nanoTime();
+                LOG.info("instance {}: container {} started in {} ms (prepare {}, liblxc start {}, config pipe {}),"
+                        + " init pid {}{}", id, name, (tEnd - t0) / 1_000_000, (tPrepared - t0) / 1_000_000,
+                        (tStarted - tPrepared) / 1_000_000, (tEnd - tStarted) / 1_000_000, initPid,
+                        address.map(a -> ", address " + a).orElse(""));
+                return new RunningContainer(id, initPid, address, endpoints);
+            } catch (IOException | RuntimeException e) {
+                try {
+                    destroyLocked(id);
+                } catch (RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                if (e instanceof ContainerException ce) {
+                    throw ce;
+                }
+                throw new ContainerException("instance " + id + ": cannot start container " + name + ": " + e, e);
+            }
+        }
+    }
+
+    private LxcConfig config(ContainerSpec spec, String name, Path dir, Path merged, Path fifo,
+            Optional<String> address) {
+        LxcConfig cfg = new LxcConfig()
+                .set("lxc.uts.name", name)
+                .set("lxc.rootfs.path", "dir:" + merged)
+                .set("lxc.autodev", "1")
+                .set("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed:force")
+                .set("lxc.seccomp.profile", SECCOMP.toString())
+                .set("lxc.cgroup.relative", "1")
+                .set("lxc.signal.halt", "SIGTERM")
+                .set("lxc.cap.drop", "sys_module mac_admin mac_override sys_time sys_rawio")
+                .set("lxc.init.cmd", "/bin/sh " + INSIDE_INIT)
+                .set("lxc.console.path", "none")
+                .set("lxc.log.file", dir.resolve("lxc.log").toString())
+                .set("lxc.log.level", "WARN");
+        LxcConfig.check(spec.bundleRoot().toString());
+        cfg.bindReadOnly(spec.bundleRoot().toAbsolutePath(), INSIDE_BUNDLE, false);
+        for (Path p : runtimeMounts()) {
+            cfg.bindReadOnly(p, p.toString(), false);
+        }
+        for (Manifest.Mount m : spec.manifest().mounts()) {
+            Path host = Path.of(m.host());
+            if (!Files.exists(host)) {
+                throw new ContainerException("instance " + spec.instance() + ": mount " + m.host() + " -> " + m.path()
+                        + ": " + m.host() + " does not exist on this node");
+            }
+            cfg.bindReadOnly(host, m.path(), !Files.isDirectory(host));
+        }
+        cfg.bindFile(fifo, INSIDE_CONFIG);
+        cfg.bindFile(dir.resolve("harness.log"), INSIDE_LOG);
+        if (address.isPresent()) {
+            cfg.set("lxc.net.0.type", "veth")
+                    .set("lxc.net.0.link", settings.bridgeName())
+                    .set("lxc.net.0.flags", "up")
+                    .set("lxc.net.0.name", "eth0")
+                    .set("lxc.net.0.veth.pair", vethName(spec.instance()))
+                    .set("lxc.net.0.ipv4.address", address.get() + "/" + subnet.prefix() + " " + subnet.broadcast())
+                    .set("lxc.net.0.ipv4.gateway", subnet.gateway());
+        } else {
+            cfg.set("lxc.net.0.type", "none");
+        }
+        limits(cfg, spec.manifest().resources());
+        return cfg;
+    }
+
+    /** Limits through the keys of the hierarchy this host has: v1 controllers, else pure v2. */
+    private static void limits(LxcConfig cfg, Manifest.Resources r) {
+        long memory = r.memoryBytes();
+        long quota = Math.max(1000, Math.round(r.cpu() * CPU_PERIOD_US));
+        if (Cgroups.v1Memory()) {
+            cfg.set("lxc.cgroup.memory.limit_in_bytes", Long.toString(memory));
+            Path own = Cgroups.selfMemory();
+            if (own != null && Files.exists(own.resolve("memory.memsw.limit_in_bytes"))) {
+                cfg.set("lxc.cgroup.memory.memsw.limit_in_bytes", Long.toString(memory)); // no swap beyond it
+            }
+            cfg.set("lxc.cgroup.cpu.cfs_period_us", Long.toString(CPU_PERIOD_US));
+            cfg.set("lxc.cgroup.cpu.cfs_quota_us", Long.toString(quota));
+            cfg.set("lxc.cgroup.pids.max", Integer.toString(r.pids()));
+        } else {
+            cfg.set("lxc.cgroup2.memory.max", Long.toString(memory));
+            cfg.set("lxc.cgroup2.cpu.max", quota + " " + CPU_PERIOD_US);
+            cfg.set("lxc.cgroup2.pids.max", Integer.toString(r.pids()));
+        }
+    }
+
+    /**
+     * Host directories bind-mounted read-only at their own paths, each only once: the JRE (its libraries, its
+     * configuration, java.home) and the harness class path. The harness is a JVM whatever the component is
+     * written in, so these are there with or without the "java" runtime in the manifest; that runtime adds
+     * {@code <java.home>/bin} to the component's PATH.
+     */
+    private List<Path> runtimeMounts() {
+        TreeSet<Path> wanted = new TreeSet<>();
+        for (String d : List.of("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/etc/java-17-openjdk")) {
+            Path p = Path.of(d);
+            if (Files.isDirectory(p) && !Files.isSymbolicLink(p)) { // Debian's /lib is a link: the base mirrors it
+                wanted.add(p);
+            }
+        }
+        wanted.add(settings.javaHome());
+        for (Path entry : settings.harnessClasspath()) {
+            Path abs = entry.toAbsolutePath().normalize();
+            wanted.add(Files.isDirectory(abs) ? abs : abs.getParent());
+        }
+        // Drop paths already inside another mounted path: the outer bind shows them.
+        List<Path> out = new ArrayList<>();
+        for (Path p : wanted) {
+            if (out.stream().noneMatch(p::startsWith) && Files.isDirectory(p)) {
+                LxcConfig.check(p.toString());
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** The init: a shell that becomes the harness (exec: the JVM is PID 1) with its stdin on the config FIFO. */
+    private String initScript() {
+        String cmd = HarnessLaunch.command(settings).stream().map(LxcDriver::quote).collect(Collectors.joining(" "));
+        return "#!/bin/sh\n# written by the smalti lxc driver: the harness reads its configuration from the FIFO\n"
+                + "cd " + INSIDE_BUNDLE + " || cd /\nexec " + cmd + " < " + INSIDE_CONFIG + " >> " + INSIDE_LOG
+                + " 2>&1\n";
+    }
+
+    static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    private static void mkfifo(Path fifo) {
+        try {
+            LibC.INSTANCE.mkfifo(fifo.toString(), 0600);
+        } catch (LastErrorException e) {
+            throw new ContainerException("cannot create the configuration FIFO " + fifo + ": errno " + e.getErrorCode());
+        }
+    }
+
+    /**
+     * Writes the harness configuration into the FIFO once the harness opened it for reading. The open is
+     * non-blocking and retried, so a harness that never reads cannot hang the driver (ENXIO: no reader yet).
+     */
+    private static void writeConfig(String id, Path fifo, byte[] config) {
+        long deadline = System.nanoTime() + CONFIG_WRITE_TIMEOUT_MS * 1_000_000L;
+        int fd = -1;
+        while (fd < 0) {
+            try {
+                fd = LibC.INSTANCE.open(fifo.toString(), LibC.O_WRONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != LibC.ENXIO && e.getErrorCode() != LibC.EINTR) {
+                    throw new ContainerException("instance " + id + ": cannot open the configuration FIFO " + fifo
+                            + ": errno " + e.getErrorCode());
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new ContainerException("instance " + id + ": the harness did not open its configuration"
+                            + " pipe within " + CONFIG_WRITE_TIMEOUT_MS + " ms");
+                }
+                sleep(2);
+            }
+        }
+        try {
+            int off = 0;
+            while (off < config.length) {
+                byte[] chunk = off == 0 ? config : java.util.Arrays.copyOfRange(config, off, config.length);
+                try {
+                    off += (int) LibC.INSTANCE.write(fd, chunk, chunk.length);
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() != LibC.EAGAIN && e.getErrorCode() != LibC.EINTR) {
+                        throw new ContainerException("instance " + id + ": writing the configuration FIFO failed:"
+                                + " errno " + e.getErrorCode());
+                    }
+                    if (System.nanoTime() > deadline) {
+                        throw new ContainerException("instance " + id + ": the harness stopped reading its"
+                                + " configuration pipe");
+                    }
+                    sleep(2);
+                }
+            }
+        } finally {
+            LibC.INSTANCE.close(fd); // end of file for the harness
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ContainerException("interrupted");
+        }
+    }
+
+    private String hostHubHost(ContainerSpec spec) {
+        return spec.hubHostForHost() == null || spec.hubHostForHost().isBlank() ? settings.hubHostForHostMode()
+                : spec.hubHostForHost();
+    }
+
+    /** Bridge mode: the container's own ports; host mode: free host ports (the harness passes SMALTI_PORT_*). */
+    private Map<String, Integer> endpoints(Manifest m, boolean bridged) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        Set<Integer> inUse = bridged ? Set.of() : portsInUse();
+        Set<Integer> taken = new HashSet<>(inUse);
+        for (Manifest.Endpoint e : m.endpoints()) {
+            int port = bridged ? e.port() : PortAllocator.allocate(taken);
+            taken.add(port);
+            out.put(e.name(), port);
+        }
+        return out;
+    }
+
+    private Set<String> addressesInUse() {
+        Set<String> out = new HashSet<>();
+        for (String id : store.ids()) {
+            store.read(id).map(r -> r.path("address").asText("")).filter(a -> !a.isEmpty()).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    private Set<Integer> portsInUse() {
+        Set<Integer> out = new HashSet<>();
+        for (String id : store.ids()) {
+            store.read(id).map(r -> r.get("endpoints")).ifPresent(e -> e.forEach(p -> out.add(p.asInt())));
+        }
+        return out;
+    }
+
+    @Override
+    public void stop(String instance, Duration grace) {
+        if (!store.exists(instance)) {
+            return;
+        }
+        try (LxcContainer c = new LxcContainer(lxc, containerName(instance), configPath.toString())) {
+            if (!c.isRunning()) {
+                return;
+            }
+            int pid = c.initPid();
+            if (pid > 0 && grace.toMillis() > 0) {
+                try {
+                    LibC.INSTANCE.kill(pid, LibC.SIGTERM); // = lxc.signal.halt; the harness forwards it
+                } catch (LastErrorException e) {
+                    // init exited meanwhile
+                }
+                long deadline = System.nanoTime() + grace.toNanos();
+                while (System.nanoTime() < deadline && c.isRunning()) {
+                    sleep(10);
+                }
+            }
+            if (c.isRunning()) {
+                if (grace.toMillis() > 0) {
+                    LOG.warn("instance {}: container did not stop within {} ms of SIGTERM; killing it", instance,
+                            grace.toMillis());
+                }
+                c.stop();
+            }
+            if (!c.waitFor("STOPPED", 10)) {
+                throw new ContainerException("instance " + instance + ": container " + containerName(instance)
+                        + " did not stop within 10 s of SIGKILL (state " + c.state() + ")");
+            }
+        }
+    }
+
+    @Override
+    public void destroy(String instance) {
+        synchronized (lock) {
+            destroyLocked(instance);
+        }
+    }
+
+    private void destroyLocked(String instance) {
+        String name = containerName(instance);
+        Path dir = store.dir(instance);
+        Optional<JsonNode> record = store.exists(instance) ? store.read(instance) : Optional.empty();
+        if (record.isPresent() && record.get().hasNonNull("name")) {
+            name = record.get().get("name").asText();
+        }
+        try (LxcContainer c = new LxcContainer(lxc, name, configPath.toString())) {
+            if (c.isRunning()) {
+                c.stop();
+                if (!c.waitFor("STOPPED", 10)) {
+                    throw new ContainerException("instance " + instance + ": container " + name
+                            + " did not stop within 10 s of SIGKILL (state " + c.state() + ")");
+                }
+            }
+            // Unmount before liblxc's destroy, which deletes a dir: rootfs; it must find an empty directory.
+            List<String> left = Mounts.unmountAll(dir);
+            if (!left.isEmpty()) {
+                throw new ContainerException("instance " + instance + ": still mounted after unmounting: " + left);
+            }
+            if (c.isDefined() && !c.destroy()) {
+                LOG.warn("instance {}: liblxc could not destroy {}{}; removing its directory", instance, name,
+                        c.errorSuffix());
+            }
+        }
+        try {
+            InstanceStore.deleteTree(configPath.resolve(name));
+            InstanceStore.deleteTree(dir);
+        } catch (IOException e) {
+            throw new ContainerException("instance " + instance + ": cannot remove " + dir + ": " + e, e);
+        }
+        List<Path> cgroups = Cgroups.removeLeftovers(name);
+        if (!cgroups.isEmpty()) {
+            LOG.warn("instance {}: cgroup directories left that could not be removed: {}", instance, cgroups);
+        }
+    }
+
+    @Override
+    public ContainerState state(String instance) {
+        if (!store.exists(instance)) {
+            return ContainerState.ABSENT;
+        }
+        try (LxcContainer c = new LxcContainer(lxc, containerName(instance), configPath.toString())) {
+            return c.isRunning() ? ContainerState.RUNNING : ContainerState.STOPPED;
+        }
+    }
+
+    @Override
+    public Optional<Usage> usage(String instance) {
+        if (!store.exists(instance)) {
+            return Optional.empty();
+        }
+        try (LxcContainer c = new LxcContainer(lxc, containerName(instance), configPath.toString())) {
+            if (!c.isRunning()) {
+                return Optional.empty();
+            }
+            if (Cgroups.v1Memory()) {
+                long memory = number(c.cgroupItem("memory.usage_in_bytes"));
+                long cpu = number(c.cgroupItem("cpuacct.usage"));
+                long pids = number(c.cgroupItem("pids.current"));
+                return Optional.of(new Usage(memory, cpu, (int) pids));
+            }
+            long memory = number(c.cgroupItem("memory.current"));
+            long cpu = 0;
+            String stat = c.cgroupItem("cpu.stat");
+            if (stat != null) {
+                for (String line : stat.split("\n")) {
+                    if (line.startsWith("usage_usec ")) {
+                        cpu = Long.parseLong(line.substring(11).strip()) * 1000;
+                    }
+                }
+            }
+            return Optional.of(new Usage(memory, cpu, (int) number(c.cgroupItem("pids.current"))));
+        }
+    }
+
+    /** A cgroup value of the running container (e.g. "memory.limit_in_bytes"), for checks and metrics. */
+    public Optional<String> cgroupItem(String instance, String item) {
+        try (LxcContainer c = new LxcContainer(lxc, containerName(instance), configPath.toString())) {
+            return Optional.ofNullable(c.isRunning() ? c.cgroupItem(item) : null);
+        }
+    }
+
+    private static long number(String s) {
+        if (s == null || s.isBlank()) {
+            return 0;
+        }
+        try {
+            return Long.parseLong(s.strip().split("\\s+")[0]);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    @Override
+    public List<String> list() {
+        return store.ids();
+    }
+
+    /** Deletes the node bridge if no container uses it (for tests and node removal); returns whether it is gone. */
+    public boolean removeNetwork() {
+        synchronized (lock) {
+            return Bridge.deleteIfUnused(settings.bridgeName());
+        }
+    }
+
+    @Override
+    public void close() {
+        // Containers keep running; liblxc holds nothing between calls (each opens and puts its own object).
+    }
+
+    /**
+     * Containers in the config path that no instance record names: left by a crash between creating the
+     * container and writing the record, or while destroying. Nothing maps them to an instance any more, so they
+     * are killed and removed.
+     */
+    private void removeOrphanContainers() {
+        Set<String> known = new HashSet<>();
+        for (String id : store.ids()) {
+            known.add(store.read(id).map(r -> r.path("name").asText(containerName(id))).orElse(containerName(id)));
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(configPath)) {
+            for (Path p : ds) {
+                String n = p.getFileName().toString();
+                if (!known.contains(n) && n.startsWith("smalti-")) {
+                    LOG.warn("removing container {} in {}: no instance record names it", n, configPath);
+                    try (LxcContainer c = new LxcContainer(lxc, n, configPath.toString())) {
+                        if (c.isRunning()) {
+                            c.stop();
+                            c.waitFor("STOPPED", 10);
+                        }
+                    }
+                    InstanceStore.deleteTree(p);
+                    Cgroups.removeLeftovers(n);
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot scan {} for orphaned containers: {}", configPath, e.toString());
+        }
+    }
+
+    private static String tail(Path log) {
+        try {
+            if (!Files.exists(log)) {
+                return "no lxc log";
+            }
+            List<String> lines = Files.readAllLines(log);
+            return "lxc log " + log + ": " + String.join(" | ", lines.subList(Math.max(0, lines.size() - 5),
+                    lines.size()));
+        } catch (IOException e) {
+            return "lxc log " + log + " unreadable";
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package io.smalti.node;
+
+import com.typesafe.config.Config;
+import io.smalti.component.Components;
+import io.smalti.component.instances.InstanceAgent;
+import io.smalti.container.ContainerDriver;
+import io.smalti.container.ContainerDrivers;
+import io.smalti.container.ContainerSettings;
+import io.smalti.container.NetworkMode;
+import io.smalti.container.Subnet;
+import io.smalti.container.lxc.LxcDriver;
+import io.smalti.container.net.Bridge;
+import io.smalti.container.process.ProcessDriver;
+import io.smalti.hub.Hub;
+import io.smalti.node.controller.NodeLifecycle;
+import io.smalti.ring.cluster.ClusterMembers;
+import io.smalti.ring.cluster.RingView;
+import io.smalti.ring.vnode.VnodeClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Reads {@code smalti.components} and starts the container driver and the component agents of a node. */
+final class ComponentWiring {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ComponentWiring.class);
+
+    private ComponentWiring() {}
+
+    static Components start(NodeSettings settings, VnodeClient client, RingView ringView, ClusterMembers members, Hub hub) {
+        Config c = settings.config().getConfig("smalti.components");
+        String driverName = c.getString("driver").toLowerCase(Locale.ROOT);
+        String network = c.getString("network").toLowerCase(Locale.ROOT);
+        if (!List.of("auto", "lxc", "process").contains(driverName)) {
+            throw new IllegalArgumentException("smalti.components.driver must be auto, lxc or process, not '" + driverName + "'");
+        }
+        if (!List.of("bridge", "host").contains(network)) {
+            throw new IllegalArgumentException("smalti.components.network must be bridge or host, not '" + network + "'");
+        }
+        String hubHost = settings.hub().host();
+        String cidr = c.getString("subnet").isBlank() ? defaultSubnet(hubHost) : c.getString("subnet");
+        String bridge = c.getString("bridge").isBlank() ? ContainerSettings.defaultBridgeName(settings.name()) : c.getString("bridge");
+        NetworkMode mode = network.equals("host") ? NetworkMode.HOST : NetworkMode.BRIDGE;
+        ContainerSettings cs = ContainerSettings.defaults(settings.name(), settings.dataDir().resolve("containers"))
+                .withNetwork(mode, bridge, cidr)
+                .withHubHostForHostMode(hubHost);
+        ContainerDriver driver = switch (driverName) {
+            case "lxc" -> new LxcDriver(cs);
+            case "process" -> new ProcessDriver(cs);
+            default -> ContainerDrivers.create(cs);
+        };
+        if (driver.name().equals("lxc") && mode == NetworkMode.BRIDGE) {
+            Subnet subnet = Subnet.parse(cidr);
+            Bridge.ensure(bridge, subnet);
+            hub.listenAlso(subnet.gateway());
+            LOG.info("Containers get addresses in {} on bridge {}; the hub listens on {} for them", cidr, bridge, subnet.gateway());
+        }
+        List<Path> trusted = new ArrayList<>();
+        trusted.add(settings.dataDir().resolve("trusted-keys"));
+        c.getStringList("trusted-keys").forEach(k -> trusted.add(Path.of(k)));
+        Components.Settings s = new Components.Settings(settings.dataDir(), trusted, c.getDuration("lost-after"),
+                c.getDuration("terminate-grace"), Duration.ofSeconds(1), Duration.ofMillis(250), Duration.ofSeconds(5));
+        LOG.info("Component instances run on the {} driver{}", driver.name(), driver.isolates() ? "" : " (NO isolation)");
+        return Components.start(s, settings.name(), client, ringView, members, driver,
+                new InstanceAgent.HubAccess(hubHost, hub.port(), hub.certificatePem()), hub.router()::isConnected,
+                new NodeLifecycle(Duration.ofSeconds(30)));
+    }
+
+    /** 10.201.x.0/24 for a hub on 127.0.0.x, so the nodes of a local cluster do not share a subnet. */
+    static String defaultSubnet(String hubHost) {
+        String[] parts = hubHost.split("\\.");
+        if (parts.length == 4 && parts[0].equals("127")) {
+            try {
+                int x = Integer.parseInt(parts[3]);
+                if (x >= 1 && x <= 254) {
+                    return "10.201." + x + ".0/24";
+                }
+            } catch (NumberFormatException ignored) {
+                // not a dotted address
+            }
+        }
+        return "10.201.1.0/24";
+    }
+}

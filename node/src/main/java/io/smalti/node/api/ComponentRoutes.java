@@ -1,0 +1,217 @@
+package io.smalti.node.api;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.smalti.component.Components;
+import io.smalti.component.bundles.BundleRepository;
+import io.smalti.component.instances.ComponentController;
+import io.smalti.component.instances.InstanceView;
+import io.smalti.protocol.component.BundleMeta;
+import io.smalti.protocol.component.InstanceStatus;
+import io.smalti.protocol.component.TypeRecord;
+import io.smalti.ring.vnode.VnodeTransport;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * The component controller's REST endpoints (docs/api.md, "Components"): bundles, types, instances and
+ * node drains. Any node answers; handlers never block.
+ */
+final class ComponentRoutes extends AllDirectives {
+    /** The signature header of a pushed bundle: base64 of the detached signature file. */
+    static final String SIGNATURE_HEADER = "Smalti-Signature";
+    private static final int MAX_JSON = 64 * 1024;
+
+    private final Components components;
+    private final Materializer materializer;
+
+    ComponentRoutes(Components components, Materializer materializer) {
+        this.components = components;
+        this.materializer = materializer;
+    }
+
+    record BundleBody(String digest, String name, String version, long size, String signedBy, String storedAt) {}
+
+    record BundlesBody(List<BundleBody> bundles) {}
+
+    record TypeBody(String id, String name, String version, String bundle, int desired, Integer instances,
+                    Integer available, String registeredAt, boolean unregistered) {}
+
+    record TypesBody(List<TypeBody> types) {}
+
+    record ChangeBody(String state, String at, String reason) {}
+
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    record InstanceBody(String id, String type, String typeName, String node, String state, String since,
+                        String createdAt, String goal, String reason, String address, Long memoryBytes, Double cpuSeconds,
+                        String driver, @JsonInclude(JsonInclude.Include.NON_NULL) List<ChangeBody> history) {}
+
+    record InstancesBody(List<InstanceBody> instances) {}
+
+    record TerminatedBody(String id, String goal) {}
+
+    record UnregisteredBody(String id, boolean unregistered) {}
+
+    record DrainBody(String node, boolean drained) {}
+
+    Route routes() {
+        ComponentController c = components.controller();
+        return concat(
+                path(segment("v1").slash("bundles"), () -> concat(
+                        get(() -> completeWithFuture(guard(() -> components.bundles().list().thenApply(list ->
+                                Json.response(StatusCodes.OK, new BundlesBody(list.stream()
+                                        .sorted(Comparator.comparing(BundleMeta::getName).thenComparing(BundleMeta::getStoredAtMillis))
+                                        .map(ComponentRoutes::bundle).toList())))))),
+                        post(() -> headerValueByName(SIGNATURE_HEADER, sig -> withSizeLimit(BundleRepository.MAX_BUNDLE_BYTES,
+                                () -> bytes(archive -> push(archive, sig))))))),
+                path(segment("v1").slash("bundles").slash(segment()), digest -> get(() -> completeWithFuture(guard(() ->
+                        components.bundles().meta(digest).thenApply(m -> m.map(b -> Json.response(StatusCodes.OK, bundle(b)))
+                                .orElse(Json.error(StatusCodes.NOT_FOUND, "no bundle " + digest + " is stored"))))))),
+                path(segment("v1").slash("types"), () -> concat(
+                        get(() -> completeWithFuture(guard(() -> c.types().thenApply(list -> Json.response(StatusCodes.OK,
+                                new TypesBody(list.stream().map(v -> type(v.type(), v.instances(), v.available())).toList())))))),
+                        post(() -> json(body -> {
+                            String digest = text(body, "bundle");
+                            Optional<Integer> count = body.has("count") ? Optional.of(count(body)) : Optional.empty();
+                            return c.register(digest, count).thenApply(e -> Json.response(
+                                    e.getValue() ? StatusCodes.CREATED : StatusCodes.OK, type(e.getKey(), null, null)));
+                        })))),
+                path(segment("v1").slash("types").slash(segment()), id -> concat(
+                        get(() -> completeWithFuture(guard(() -> c.type(id).thenApply(t -> Json.response(StatusCodes.OK, type(t, null, null)))))),
+                        delete(() -> completeWithFuture(guard(() -> c.unregister(id).thenApply(t ->
+                                Json.response(StatusCodes.OK, new UnregisteredBody(t.getId(), true)))))))),
+                path(segment("v1").slash("types").slash(segment()).slash("scale"), id -> put(() -> json(body ->
+                        c.scale(id, count(body)).thenApply(t -> Json.response(StatusCodes.OK, type(t, null, null)))))),
+                path(segment("v1").slash("instances"), () -> concat(
+                        get(() -> parameterOptional("type", type -> completeWithFuture(guard(() -> (type.isPresent()
+                                ? c.type(type.get()).thenCompose(t -> c.instancesOf(t.getId()))
+                                : c.instances()).thenCompose(this::withTypeNames).thenApply(list ->
+                                Json.response(StatusCodes.OK, new InstancesBody(list))))))),
+                        post(() -> json(body -> c.create(text(body, "type"), count(body))
+                                .thenCompose(t -> c.instancesOf(t.getId())).thenCompose(this::withTypeNames)
+                                .thenApply(list -> Json.response(StatusCodes.CREATED, new InstancesBody(list))))))),
+                path(segment("v1").slash("instances").slash(segment()), id -> concat(
+                        get(() -> completeWithFuture(guard(() -> c.instance(id).thenCompose(found -> found.isEmpty()
+                                ? CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "no instance " + id))
+                                : withTypeNames(List.of(found.get()), true).thenApply(list -> Json.response(StatusCodes.OK, list.get(0))))))),
+                        delete(() -> parameterOptional("force", force -> completeWithFuture(guard(() ->
+                                c.terminate(id, force.map(Boolean::parseBoolean).orElse(false)).thenApply(v -> Json.response(
+                                        StatusCodes.ACCEPTED, new TerminatedBody(v.id(), v.placement().getGoal().name().toLowerCase()))))))))),
+                path(segment("v1").slash("nodes").slash(segment()).slash("drain"), node -> post(() -> completeWithFuture(guard(() ->
+                        c.drain(node, true, "drained by an operator").thenApply(x -> Json.response(StatusCodes.ACCEPTED,
+                                new DrainBody(node, true))))))),
+                path(segment("v1").slash("nodes").slash(segment()).slash("undrain"), node -> post(() -> completeWithFuture(guard(() ->
+                        c.drain(node, false, "").thenApply(x -> Json.response(StatusCodes.OK, new DrainBody(node, false))))))));
+    }
+
+    private CompletionStage<HttpResponse> push(byte[] archive, String signatureHeader) {
+        byte[] signature;
+        try {
+            signature = Base64.getDecoder().decode(signatureHeader.trim());
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.completedFuture(Json.error(StatusCodes.BAD_REQUEST,
+                    SIGNATURE_HEADER + " must be the base64 of the bundle's signature file: " + e.getMessage()));
+        }
+        return guard(() -> components.bundles().store(archive, signature).thenApply(s ->
+                Json.response(s.created() ? StatusCodes.CREATED : StatusCodes.OK, bundle(s.meta()))));
+    }
+
+    private CompletionStage<List<InstanceBody>> withTypeNames(List<InstanceView> views) {
+        return withTypeNames(views, false);
+    }
+
+    private CompletionStage<List<InstanceBody>> withTypeNames(List<InstanceView> views, boolean history) {
+        return components.controller().types().thenApply(types -> views.stream()
+                .sorted(Comparator.comparing((InstanceView v) -> v.placement().getCreatedAtMillis()))
+                .map(v -> instance(v, types.stream().map(ComponentController.TypeView::type)
+                        .filter(t -> t.getId().equals(v.placement().getType())).map(TypeRecord::getName).findFirst().orElse(null), history))
+                .toList());
+    }
+
+    private static InstanceBody instance(InstanceView v, String typeName, boolean history) {
+        Optional<InstanceStatus> s = v.status();
+        return new InstanceBody(v.id(), v.placement().getType(), typeName, v.placement().getNode(), v.state().text(),
+                s.map(x -> time(x.getSinceMillis())).orElse(null), time(v.placement().getCreatedAtMillis()),
+                v.placement().getGoal().name().toLowerCase(), s.map(InstanceStatus::getReason).orElse(v.placement().getReason()),
+                s.map(InstanceStatus::getAddress).filter(a -> !a.isEmpty()).orElse(null),
+                s.filter(InstanceStatus::getHasUsage).map(InstanceStatus::getMemoryBytes).orElse(null),
+                s.filter(InstanceStatus::getHasUsage).map(x -> x.getCpuNanos() / 1e9).orElse(null),
+                s.map(InstanceStatus::getDriver).filter(d -> !d.isEmpty()).orElse(null),
+                history ? s.map(x -> x.getHistoryList().stream()
+                        .map(h -> new ChangeBody(h.getState(), time(h.getAtMillis()), h.getReason())).toList()).orElse(List.of()) : null);
+    }
+
+    private static BundleBody bundle(BundleMeta m) {
+        return new BundleBody(m.getDigest(), m.getName(), m.getVersion(), m.getSize(), m.getSignedBy(), time(m.getStoredAtMillis()));
+    }
+
+    private static TypeBody type(TypeRecord t, Integer instances, Integer available) {
+        return new TypeBody(t.getId(), t.getName(), t.getVersion(), t.getBundle(), t.getDesired(), instances, available,
+                time(t.getRegisteredAtMillis()), t.getUnregistered());
+    }
+
+    private static String time(long millis) {
+        return millis == 0 ? null : Instant.ofEpochMilli(millis).toString();
+    }
+
+    private static String text(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || !v.isTextual() || v.asText().isEmpty()) {
+            throw new IllegalArgumentException("the body needs \"" + field + "\" (a string)");
+        }
+        return v.asText();
+    }
+
+    private static int count(JsonNode body) {
+        JsonNode v = body.get("count");
+        if (v == null || !v.canConvertToInt()) {
+            throw new IllegalArgumentException("the body needs \"count\" (a whole number)");
+        }
+        return v.asInt();
+    }
+
+    private Route bytes(Function<byte[], CompletionStage<HttpResponse>> handler) {
+        return extractRequestEntity(entity -> completeWithFuture(
+                VnodeTransport.adopt(entity.toStrict(60_000, materializer), materializer.executionContext())
+                        .thenCompose(strict -> handler.apply(strict.getData().toArray()))));
+    }
+
+    private Route json(Function<JsonNode, CompletionStage<HttpResponse>> handler) {
+        return withSizeLimit(MAX_JSON, () -> bytes(b -> guard(() -> {
+            JsonNode body;
+            try {
+                body = Json.mapper().readTree(b);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("the body is not JSON: " + e.getMessage());
+            }
+            if (body == null || !body.isObject()) {
+                throw new IllegalArgumentException("the body must be a JSON object");
+            }
+            return handler.apply(body);
+        })));
+    }
+
+    /** Runs a handler, turning exceptions (thrown or completed) into error responses. */
+    private static CompletionStage<HttpResponse> guard(Supplier<CompletionStage<HttpResponse>> handler) {
+        try {
+            return handler.get().exceptionally(Json::failure);
+        } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(Json.failure(e));
+        }
+    }
+}
