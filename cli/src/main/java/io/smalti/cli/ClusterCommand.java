@@ -64,6 +64,18 @@ final class ClusterCommand {
         @Option(names = "--fresh", description = "Delete the state directory first: a new cluster with a new ring.")
         boolean fresh;
 
+        @Option(names = "--driver", defaultValue = "auto", paramLabel = "auto|lxc|process",
+                description = "Container driver of the nodes: lxc where the machine can run it (auto), or plain processes (default: ${DEFAULT-VALUE}).")
+        String driver;
+
+        @Option(names = "--bridge-prefix", defaultValue = "smalti-", paramLabel = "PREFIX",
+                description = "Node n<i>'s container bridge is PREFIXn<i> (default: ${DEFAULT-VALUE}).")
+        String bridgePrefix;
+
+        @Option(names = "--subnet-prefix", defaultValue = "10.201", paramLabel = "10.X",
+                description = "Node n<i>'s containers get addresses in 10.X.<i>.0/24 (default: ${DEFAULT-VALUE}).")
+        String subnetPrefix;
+
         @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "180",
                 description = "How long to wait for the ring to settle (default: ${DEFAULT-VALUE}).")
         int waitSeconds;
@@ -97,7 +109,8 @@ final class ClusterCommand {
                 cluster.purge();
             }
             PrintWriter progress = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
-            LocalCluster.Plan plan = new LocalCluster.Plan(count, ringSize, replicas, clusterPort, apiPort, hubPort, !singleHost);
+            LocalCluster.Plan plan = new LocalCluster.Plan(count, ringSize, replicas, clusterPort, apiPort, hubPort, !singleHost,
+                    new LocalCluster.Containers(driver, bridgePrefix, subnetPrefix));
             List<String> busy = plan.addressesInUse();
             if (!busy.isEmpty()) {
                 throw new Smalti.Failure("cannot start the local cluster: " + String.join(", ", busy)

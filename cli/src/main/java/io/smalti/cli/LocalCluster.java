@@ -142,8 +142,43 @@ final class LocalCluster {
         }
     }
 
+    /**
+     * Where the nodes' containers go: the driver ({@code auto}, {@code lxc}, {@code process}), the bridge of
+     * node {@code n<i>} is {@code <bridgePrefix>n<i>} and its subnet {@code <subnetPrefix>.<i>.0/24}, so
+     * clusters started from different state directories can keep their containers apart.
+     */
+    record Containers(String driver, String bridgePrefix, String subnetPrefix) {
+        static final Containers DEFAULTS = new Containers("auto", "smalti-", "10.201");
+
+        Containers {
+            if (!java.util.List.of("auto", "lxc", "process").contains(driver)) {
+                throw new Smalti.Failure("--driver must be auto, lxc or process, not '" + driver + "'");
+            }
+            if (!bridgePrefix.matches("[a-z0-9-]{1,10}")) {
+                throw new Smalti.Failure("--bridge-prefix must be 1..10 of a-z, 0-9, '-', not '" + bridgePrefix + "'");
+            }
+            if (!subnetPrefix.matches("10\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])")) {
+                throw new Smalti.Failure("--subnet-prefix must be 10.X (node n<i> gets 10.X.<i>.0/24), not '" + subnetPrefix + "'");
+            }
+        }
+
+        String conf(int i) {
+            return String.join("\n",
+                    "smalti.components {",
+                    "  driver = " + driver,
+                    "  bridge = \"" + bridgePrefix + "n" + (i + 1) + "\"",
+                    "  subnet = \"" + subnetPrefix + "." + (i + 1) + ".0/24\"",
+                    "}");
+        }
+    }
+
     /** How {@code cluster up} lays out its nodes. */
-    record Plan(int count, int ringSize, int replicas, int clusterPort, int apiPort, int hubPort, boolean distinctHosts) {
+    record Plan(int count, int ringSize, int replicas, int clusterPort, int apiPort, int hubPort, boolean distinctHosts,
+                Containers containers) {
+
+        Plan(int count, int ringSize, int replicas, int clusterPort, int apiPort, int hubPort, boolean distinctHosts) {
+            this(count, ringSize, replicas, clusterPort, apiPort, hubPort, distinctHosts, Containers.DEFAULTS);
+        }
         /**
          * The addresses this plan needs that something else already listens on, e.g. a cluster started
          * from another state directory: its nodes would answer our health checks.
@@ -215,6 +250,7 @@ final class LocalCluster {
                         "  size = " + plan.ringSize(),
                         "  replicas = " + plan.replicas(),
                         "}",
+                        plan.containers().conf(i),
                         ""));
             } catch (IOException e) {
                 throw new Smalti.Failure("cannot prepare " + nodeDir + ": " + e);

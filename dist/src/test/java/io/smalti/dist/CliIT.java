@@ -35,7 +35,7 @@ class CliIT {
         Path state = work.resolve("state");
         int clusterPort = Dist.portFreeOnAll(3);
         int apiPort = Dist.portFreeOnAll(3);
-        Dist.Run up = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "up", "--nodes", "3", "--state-dir",
+        Dist.Run up = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "up", "--nodes", "3", "--driver", "process", "--state-dir",
                 state.toString(), "--cluster-port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
                 "--hub-port", Integer.toString(Dist.portFreeOnAll(3)));
         JsonNode recorded = Dist.JSON.readTree(state.resolve("cluster.json").toFile());

@@ -73,7 +73,7 @@ class HubIT {
         int clusterPort = Dist.portFreeOnAll(3);
         apiPort = Dist.portFreeOnAll(3);
         hubPort = Dist.portFreeOnAll(3);
-        Dist.Run up = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "up", "--nodes", "3", "--state-dir",
+        Dist.Run up = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "up", "--nodes", "3", "--driver", "process", "--state-dir",
                 state.toString(), "--cluster-port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
                 "--hub-port", Integer.toString(hubPort));
         Dist.JSON.readTree(state.resolve("cluster.json").toFile()).path("nodes").forEach(n -> {

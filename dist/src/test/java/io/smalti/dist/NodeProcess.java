@@ -54,6 +54,9 @@ final class NodeProcess {
         List<String> cmd = new ArrayList<>(List.of(Dist.launcher().toString(), "node", "start", "--name", name,
                 "--host", host, "--port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
                 "--data-dir", dir.resolve("data").toString()));
+        // These tests need no containers: no bridge, no LXC (ComponentsIT starts its own cluster).
+        cmd.add("--driver");
+        cmd.add("process");
         cmd.add("--join");
         cmd.add(seed != null ? seed : host + ":" + clusterPort);
         cmd.addAll(List.of(extra));

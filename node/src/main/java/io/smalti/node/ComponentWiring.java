@@ -67,6 +67,19 @@ final class ComponentWiring {
                 new NodeLifecycle(Duration.ofSeconds(30)));
     }
 
+    /** Removes this node's container bridge when no container uses it any more (after the node destroyed its own). */
+    static void removeBridge(NodeSettings settings) {
+        Config c = settings.config().getConfig("smalti.components");
+        String bridge = c.getString("bridge").isBlank() ? ContainerSettings.defaultBridgeName(settings.name()) : c.getString("bridge");
+        try {
+            if (Bridge.exists(bridge) && Bridge.deleteIfUnused(bridge)) {
+                LOG.info("Removed the container bridge {}", bridge);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot remove the container bridge {}: {}", bridge, e.getMessage());
+        }
+    }
+
     /** 10.201.x.0/24 for a hub on 127.0.0.x, so the nodes of a local cluster do not share a subnet. */
     static String defaultSubnet(String hubHost) {
         String[] parts = hubHost.split("\\.");

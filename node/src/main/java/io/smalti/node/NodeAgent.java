@@ -148,7 +148,11 @@ public final class NodeAgent {
             if (!left.isEmpty()) {
                 LOG.info("Destroyed this node's {} instance(s)", left.size());
             }
+            boolean lxc = driver.name().equals("lxc");
             driver.close();
+            if (lxc) {
+                ComponentWiring.removeBridge(settings);
+            }
             return Done.getInstance();
         }));
         // Harnesses reconnect to the node's next run (or say their component is gone); stop taking frames first.

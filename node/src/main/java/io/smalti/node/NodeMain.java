@@ -48,6 +48,10 @@ public final class NodeMain implements Callable<Integer> {
     @Option(names = "--hub-port", description = "Port where harnesses connect (smalti.hub.port).")
     Integer hubPort;
 
+    @Option(names = "--driver", paramLabel = "auto|lxc|process",
+            description = "Container driver for component instances (smalti.components.driver).")
+    String driver;
+
     @Option(names = "--join", paramLabel = "HOST:PORT",
             description = "A node to join, by its cluster address; repeatable (smalti.node.seeds).")
     List<String> join = new ArrayList<>();
@@ -97,6 +101,9 @@ public final class NodeMain implements Callable<Integer> {
         }
         if (apiPort != null) {
             c = c.withValue("smalti.node.api.port", ConfigValueFactory.fromAnyRef(apiPort));
+        }
+        if (driver != null) {
+            c = c.withValue("smalti.components.driver", ConfigValueFactory.fromAnyRef(driver));
         }
         if (!join.isEmpty()) {
             for (String j : join) {

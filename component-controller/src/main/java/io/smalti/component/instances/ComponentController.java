@@ -60,6 +60,11 @@ public final class ComponentController implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final AtomicBoolean running = new AtomicBoolean();
     private final Map<String, Long> unavailableSince = new ConcurrentHashMap<>();
+    /** Per type: no new instances before this time (its instances keep failing to start or run). */
+    private final Map<String, Long> holdUntil = new ConcurrentHashMap<>();
+    /** Failures within this window that make the scaler back off. */
+    private static final long CRASH_WINDOW_MILLIS = 60_000;
+    private static final int CRASH_LIMIT = 3;
 
     /**
      * @param lostAfter how long a node may be unreachable before its instances are replaced elsewhere
@@ -122,6 +127,10 @@ public final class ComponentController implements AutoCloseable {
             return CompletableFuture.failedFuture(new IllegalArgumentException("count must be 0..1000, not " + count));
         }
         return type(typeIdOrName).thenCompose(t -> {
+            if (t.getUnregistered()) {
+                throw new IllegalArgumentException("type " + t.getName() + " (" + t.getId() + ") is unregistered; "
+                        + "register its bundle again to run it");
+            }
             TypeRecord next = t.toBuilder().setDesired(count).build();
             return records.put(ComponentKeys.type(t.getId()), next).thenApply(x -> {
                 poke();
@@ -151,7 +160,7 @@ public final class ComponentController implements AutoCloseable {
 
     /** The type with this id, or the one registered type with this name. */
     public CompletionStage<TypeRecord> type(String idOrName) {
-        if (idOrName.length() == Id.TEXT_LENGTH) {
+        if (isTypeId(idOrName)) {
             return records.get(ComponentKeys.type(idOrName.toLowerCase(java.util.Locale.ROOT)), TypeRecord.parser())
                     .thenApply(t -> t.orElseThrow(() -> new NoSuchElementException("no component type " + idOrName)));
         }
@@ -167,6 +176,18 @@ public final class ComponentController implements AutoCloseable {
             }
             return named.get(0);
         });
+    }
+
+    /** True when the text is a type id (a bundle name may have 40 characters too, but not an id's form). */
+    static boolean isTypeId(String text) {
+        if (text.length() != Id.TEXT_LENGTH) {
+            return false;
+        }
+        try {
+            return Id.parse(text).category() == Category.TYPE;
+        } catch (IllegalArgumentException notAnId) {
+            return false;
+        }
     }
 
     /** Every type ever registered (unregistered ones included, marked), with instance counts. */
@@ -268,6 +289,9 @@ public final class ComponentController implements AutoCloseable {
                 if (controls(ring.get(), typeId)) {
                     try {
                         reconcile(ring.get(), typeId);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return; // closing
                     } catch (Exception e) {
                         LOG.warn("Scaler: type {}: {}", typeId, rootMessage(e));
                     }
@@ -341,7 +365,7 @@ public final class ComponentController implements AutoCloseable {
         int desired = type.getUnregistered() ? 0 : type.getDesired();
         // Instances on drained nodes do not count: replacements start elsewhere, then they are terminated.
         List<InstanceView> counted = live.stream().filter(i -> !drained.getOrDefault(i.placement().getNode(), false)).toList();
-        if (counted.size() < desired) {
+        if (counted.size() < desired && !crashLooping(type, instances, now)) {
             place(ring, type, counted, desired - counted.size(), drained);
         }
         long availableCounted = counted.stream().filter(i -> i.state() == InstanceState.AVAILABLE).count();
@@ -361,6 +385,34 @@ public final class ComponentController implements AutoCloseable {
         }
     }
 
+    /**
+     * True while a type's instances keep failing on their own (not with a lost node): new instances wait, for
+     * a time doubling with each failure beyond the limit (at most five minutes), instead of failing again at
+     * once, every round.
+     */
+    private boolean crashLooping(TypeRecord type, List<InstanceView> instances, long now) {
+        long recent = instances.stream().filter(i -> i.state() == InstanceState.FAILED && i.status().isPresent()
+                && now - i.status().get().getSinceMillis() < CRASH_WINDOW_MILLIS
+                && !i.status().get().getReason().contains(" lost")).count();
+        if (recent < CRASH_LIMIT) {
+            holdUntil.remove(type.getId());
+            return false;
+        }
+        Long until = holdUntil.get(type.getId());
+        if (until == null) {
+            long hold = Math.min(300_000, 5_000L << Math.min(6, recent - CRASH_LIMIT));
+            holdUntil.put(type.getId(), now + hold);
+            LOG.warn("Instances of {} keep failing ({} in the last minute); the next starts in {} s", type.getName(), recent,
+                    hold / 1000);
+            return true;
+        }
+        if (now < until) {
+            return true;
+        }
+        holdUntil.remove(type.getId());
+        return false;
+    }
+
     private void terminate(InstanceView i, String reason) throws Exception {
         LOG.info("Terminating instance {} on {}: {}", i.id(), i.placement().getNode(), reason);
         await(records.put(ComponentKeys.placement(i.id()), i.placement().toBuilder()
@@ -373,10 +425,16 @@ public final class ComponentController implements AutoCloseable {
         Manifest manifest = BundleRepository.manifest(meta);
         Map<String, Integer> ofType = new HashMap<>();
         live.forEach(i -> ofType.merge(i.placement().getNode(), 1, Integer::sum));
+        Map<String, Integer> liveOn = new HashMap<>();
+        for (InstanceView i : instances().toCompletableFuture().get(10, TimeUnit.SECONDS)) {
+            if (i.live()) {
+                liveOn.merge(i.placement().getNode(), 1, Integer::sum);
+            }
+        }
         List<Scheduler.Candidate> candidates = new ArrayList<>();
         for (String node : members.availableNames()) {
             Optional<NodeStatus> status = nodeStatus(node).toCompletableFuture().get(10, TimeUnit.SECONDS);
-            int placed = placedOn(node).toCompletableFuture().get(10, TimeUnit.SECONDS).size();
+            int placed = liveOn.getOrDefault(node, 0);
             boolean accepts = status.map(s -> s.getState().equals("available")).orElse(false)
                     && !drained.getOrDefault(node, false);
             candidates.add(new Scheduler.Candidate(node, accepts, status.map(NodeStatus::getMemAvailableBytes).orElse(0L),

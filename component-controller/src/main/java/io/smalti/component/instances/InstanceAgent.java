@@ -190,6 +190,10 @@ public final class InstanceAgent implements AutoCloseable {
             }
             boolean up = connected.test(id);
             if (up && state != InstanceState.AVAILABLE) {
+                if (state == InstanceState.INITIALIZING) {
+                    LOG.info("Instance {} available {} ms after it was placed", id,
+                            System.currentTimeMillis() - p.getCreatedAtMillis());
+                }
                 report(local, InstanceState.AVAILABLE, "its harness is connected to the hub on " + self);
             } else if (!up && state == InstanceState.AVAILABLE) {
                 report(local, InstanceState.UNAVAILABLE, "its harness is not connected to the hub");

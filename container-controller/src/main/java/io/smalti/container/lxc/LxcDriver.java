@@ -112,14 +112,18 @@ public final class LxcDriver implements ContainerDriver {
         return true;
     }
 
-    /** The lxc container name of an instance: short enough for logs, prefixed so it is recognisably ours. */
+    /**
+     * The lxc container name of an instance: short enough for logs, prefixed so it is recognisably ours. It
+     * takes the id's last 12 hex digits, its random target bits (the first ones are the vnode prefix and the
+     * category, shared by many instances of a type).
+     */
     static String containerName(String instance) {
-        return "smalti-" + instance.substring(0, 12);
+        return "smalti-" + instance.substring(instance.length() - 12);
     }
 
     /** The host end of the instance's veth: at most 15 characters. */
     static String vethName(String instance) {
-        return "smv" + instance.substring(0, 12);
+        return "smv" + instance.substring(instance.length() - 12);
     }
 
     @Override
@@ -134,7 +138,7 @@ public final class LxcDriver implements ContainerDriver {
             for (String other : store.ids()) {
                 if (containerName(other).equals(name)) {
                     throw new ContainerException("instance " + id + ": container name " + name
-                            + " is taken by instance " + other + " (same first 12 hex digits)");
+                            + " is taken by instance " + other + " (same last 12 hex digits)");
                 }
             }
             long t0 = System.nanoTime();

@@ -67,7 +67,7 @@ final class ComponentRoutes extends AllDirectives {
 
     record UnregisteredBody(String id, boolean unregistered) {}
 
-    record DrainBody(String node, boolean drained) {}
+    record DrainBody(String node, String state, boolean drained, int moving) {}
 
     Route routes() {
         ComponentController c = components.controller();
@@ -99,7 +99,7 @@ final class ComponentRoutes extends AllDirectives {
                         c.scale(id, count(body)).thenApply(t -> Json.response(StatusCodes.OK, type(t, null, null)))))),
                 path(segment("v1").slash("instances"), () -> concat(
                         get(() -> parameterOptional("type", type -> completeWithFuture(guard(() -> (type.isPresent()
-                                ? c.type(type.get()).thenCompose(t -> c.instancesOf(t.getId()))
+                                ? instancesOfType(type.get())
                                 : c.instances()).thenCompose(this::withTypeNames).thenApply(list ->
                                 Json.response(StatusCodes.OK, new InstancesBody(list))))))),
                         post(() -> json(body -> c.create(text(body, "type"), count(body))
@@ -113,10 +113,30 @@ final class ComponentRoutes extends AllDirectives {
                                 c.terminate(id, force.map(Boolean::parseBoolean).orElse(false)).thenApply(v -> Json.response(
                                         StatusCodes.ACCEPTED, new TerminatedBody(v.id(), v.placement().getGoal().name().toLowerCase()))))))))),
                 path(segment("v1").slash("nodes").slash(segment()).slash("drain"), node -> post(() -> completeWithFuture(guard(() ->
-                        c.drain(node, true, "drained by an operator").thenApply(x -> Json.response(StatusCodes.ACCEPTED,
-                                new DrainBody(node, true))))))),
+                        c.drain(node, true, "drained by an operator").thenCompose(x -> c.instances()).thenApply(all -> Json.response(
+                                StatusCodes.ACCEPTED, new DrainBody(node, "unavailable", true, (int) all.stream()
+                                        .filter(i -> i.live() && i.placement().getNode().equals(node)).count()))))))),
                 path(segment("v1").slash("nodes").slash(segment()).slash("undrain"), node -> post(() -> completeWithFuture(guard(() ->
-                        c.drain(node, false, "").thenApply(x -> Json.response(StatusCodes.OK, new DrainBody(node, false))))))));
+                        c.drain(node, false, "").thenApply(x -> Json.response(StatusCodes.OK,
+                                new DrainBody(node, "available", false, 0))))))));
+    }
+
+    /** The instances of a type by id, or of every type (unregistered ones too) with that name. */
+    private CompletionStage<List<InstanceView>> instancesOfType(String idOrName) {
+        ComponentController c = components.controller();
+        if (idOrName.length() == io.smalti.ring.id.Id.TEXT_LENGTH) {
+            return c.type(idOrName).thenCompose(t -> c.instancesOf(t.getId()));
+        }
+        return c.types().thenCompose(types -> {
+            List<String> ids = types.stream().map(ComponentController.TypeView::type)
+                    .filter(t -> t.getName().equals(idOrName)).map(TypeRecord::getId).toList();
+            if (ids.isEmpty()) {
+                throw new java.util.NoSuchElementException("no component type is named " + idOrName);
+            }
+            List<CompletableFuture<List<InstanceView>>> lists = ids.stream().map(id -> c.instancesOf(id).toCompletableFuture()).toList();
+            return CompletableFuture.allOf(lists.toArray(CompletableFuture[]::new))
+                    .thenApply(x -> lists.stream().flatMap(f -> f.join().stream()).toList());
+        });
     }
 
     private CompletionStage<HttpResponse> push(byte[] archive, String signatureHeader) {

@@ -1,0 +1,924 @@
+package io.smalti.bench.deploy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Deployment benchmark, driven by {@code bench/deploy-bench}: per container driver a one-node agent (started
+ * here, stopped here), the echo bundle pushed and registered with count 0, then
+ * <ol>
+ *   <li>create → available latency: scale to 1, 2, … N, one instance at a time; for each, the time from the
+ *       scale request until the new instance is {@code available} (its harness has connected to the hub),
+ *       polled through {@code GET /v1/instances?type=}; instances are kept running;</li>
+ *   <li>memory with all N running, after a settling pause: harness RSS (VmRSS, RssAnon, RssFile of the
+ *       container's init), component RSS (its descendants), and the container's memory cgroup
+ *       ({@code memory.usage_in_bytes}, {@code total_rss}, {@code total_cache});</li>
+ *   <li>(lxc) the harness's idle RSS with other JVM options, in plain LXC containers on the host network
+ *       connected to the same hub ({@code --harness-variants});</li>
+ * </ol>
+ * and, once, plain {@code lxc-start} of the same busybox root filesystem (a copy of the node's), with a
+ * {@code /bin/sh} init (until RUNNING) and with a JVM that runs {@code java -version} and writes a marker.
+ *
+ * <p>Every process started here is recorded in the file named by {@code -Dsmalti.bench.pids}; containers
+ * live in LXC paths under the work directory, which the script cleans up as well.
+ */
+public final class DeployBench {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private int instances = 50;
+    private int memoryInstances = -1;
+    private List<String> drivers = List.of("lxc", "process");
+    private boolean json;
+    private int rawRuns = 50;
+    private Path launcher = Path.of("bin/smalti");
+    private Path examples = Path.of("examples/target");
+    private Path work = Path.of("/tmp/smalti-deploy-bench");
+    private String host = "127.0.0.9";
+    private int basePort = 18355;
+    private String subnet = "10.209.9.0/24";
+    private double settleSeconds = 10;
+    private List<List<String>> variants = new ArrayList<>();
+    private int variantCopies = 3;
+    private boolean appCds = true;
+    private final ObjectNode report = JSON.createObjectNode();
+
+    public static void main(String[] args) throws Exception {
+        DeployBench b = new DeployBench();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--instances" -> b.instances = Integer.parseInt(args[++i]);
+                case "--memory-instances" -> b.memoryInstances = Integer.parseInt(args[++i]);
+                case "--drivers" -> b.drivers = Arrays.asList(args[++i].split(","));
+                case "--json" -> b.json = true;
+                case "--raw-runs" -> b.rawRuns = Integer.parseInt(args[++i]);
+                case "--launcher" -> b.launcher = Path.of(args[++i]);
+                case "--examples" -> b.examples = Path.of(args[++i]);
+                case "--work" -> b.work = Path.of(args[++i]);
+                case "--host" -> b.host = args[++i];
+                case "--settle" -> b.settleSeconds = Double.parseDouble(args[++i]);
+                // "-Xmx32m -XX:+UseSerialGC" ; repeatable; the default options are always measured first
+                case "--harness-variant" -> b.variants.add(List.of(args[++i].trim().split("\\s+")));
+                case "--variant-copies" -> b.variantCopies = Integer.parseInt(args[++i]);
+                case "--no-appcds" -> b.appCds = false;
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        if (b.memoryInstances < 0) {
+            b.memoryInstances = b.instances;
+        }
+        b.run();
+    }
+
+    private void run() throws Exception {
+        Files.createDirectories(work);
+        report.put("instances", instances).put("cpus", Runtime.getRuntime().availableProcessors())
+                .put("date", Instant.now().toString()).put("loadavgBefore", loadavg());
+        ObjectNode drv = report.putObject("drivers");
+        Path baseRootfs = null;
+        for (String d : drivers) {
+            drv.set(d, driver(d));
+            Path base = work.resolve(d).resolve("b1/containers/rootfs-v1");
+            if (d.equals("lxc") && Files.isDirectory(base)) {
+                baseRootfs = base;
+            }
+        }
+        if (baseRootfs != null && rawRuns > 0) {
+            report.set("rawLxc", rawLxc(baseRootfs));
+        }
+        report.put("loadavgAfter", loadavg());
+        if (json) {
+            System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        } else {
+            printTables();
+        }
+    }
+
+    // ---------------------------------------------------------------- one driver
+
+    private ObjectNode driver(String driver) throws Exception {
+        ObjectNode out = JSON.createObjectNode();
+        Path dir = work.resolve(driver);
+        Path data = dir.resolve("b1");
+        Files.createDirectories(data.resolve("trusted-keys"));
+        Files.copy(examples.resolve("dev-key.pub"), data.resolve("trusted-keys/dev-key.pub"));
+        Path conf = dir.resolve("node.conf");
+        int apiPort = basePort + 25;
+        int hubPort = basePort + 35;
+        Files.writeString(conf, """
+                smalti.node { name = "b1", host = "%s", port = %d, api.port = %d, data-dir = "%s" }
+                smalti.hub.port = %d
+                smalti.components { driver = %s, subnet = "%s" }
+                smalti.ring.size = 64
+                """.formatted(host, basePort, apiPort, data, hubPort, driver, subnet));
+        String api = "http://" + host + ":" + apiPort;
+        log("[" + driver + "] starting a node agent (" + api + ", data in " + data + ")");
+        Process node = start(List.of(launcher.toString(), "node", "start", "--config", conf.toString()),
+                dir.resolve("node.log"));
+        String typeId = null;
+        try {
+            waitHealthy(api, node, 180);
+            // Push the echo bundle (retried: the ring may take a moment after /healthz answers).
+            Path bundle = examples.resolve("bundles/echo-0.1.0.tar.gz");
+            String sig = Base64.getEncoder().encodeToString(Files.readAllBytes(examples.resolve("bundles/echo-0.1.0.sig")));
+            JsonNode pushed = retry(60, () -> send("POST", api + "/v1/bundles",
+                    HttpRequest.BodyPublishers.ofFile(bundle), "application/octet-stream", Map.of("Smalti-Signature", sig)));
+            String digest = pushed.path("digest").asText();
+            JsonNode type = retry(30, () -> sendJson("POST", api + "/v1/types",
+                    JSON.createObjectNode().put("bundle", digest).put("count", 0)));
+            typeId = type.path("id").asText();
+            log("[" + driver + "] bundle " + digest.substring(0, Math.min(16, digest.length())) + "…, type " + typeId);
+
+            // 1. create → available, one at a time, kept running
+            List<Double> client = new ArrayList<>();
+            List<Double> server = new ArrayList<>();
+            Map<String, List<Double>> phases = new LinkedHashMap<>();
+            Set<String> seen = new HashSet<>();
+            int failed = 0;
+            for (int k = 1; k <= instances; k++) {
+                long t0 = System.nanoTime();
+                sendJson("PUT", api + "/v1/types/" + typeId + "/scale", JSON.createObjectNode().put("count", k));
+                JsonNode fresh = null;
+                long deadline = t0 + TimeUnit.SECONDS.toNanos(90);
+                while (System.nanoTime() < deadline) {
+                    for (JsonNode i : get(api + "/v1/instances?type=" + typeId).path("instances")) {
+                        if (!seen.contains(i.path("id").asText()) && i.path("state").asText().equals("available")) {
+                            fresh = i;
+                        }
+                    }
+                    if (fresh != null) {
+                        break;
+                    }
+                    Thread.sleep(5);
+                }
+                double ms = (System.nanoTime() - t0) / 1e6;
+                if (fresh == null) {
+                    failed++;
+                    log("[" + driver + "] instance " + k + " not available after 90 s");
+                    continue;
+                }
+                String id = fresh.path("id").asText();
+                seen.add(id);
+                client.add(ms);
+                Optional<Double> srv = between(fresh.path("createdAt").asText(null), fresh.path("since").asText(null));
+                srv.ifPresent(server::add);
+                history(api, id, phases);
+                log("[" + driver + "] " + k + "/" + instances + ": " + id + " available after " + Math.round(ms) + " ms"
+                        + srv.map(s -> " (server " + Math.round(s) + " ms)").orElse(""));
+            }
+            out.set("createToAvailableMs", stats(client));
+            out.set("createdToAvailableServerMs", stats(server));
+            ObjectNode ph = out.putObject("phasesMs");
+            phases.forEach((k, v) -> ph.set(k, stats(v)));
+            out.put("failed", failed).put("kept", "running");
+            out.put("loadavgAfterCreate", loadavg());
+
+            // 2. memory with the instances running
+            int target = Math.min(memoryInstances, instances);
+            if (target < instances) {
+                sendJson("PUT", api + "/v1/types/" + typeId + "/scale", JSON.createObjectNode().put("count", target));
+            }
+            log("[" + driver + "] settling " + settleSeconds + " s, then reading memory of " + target + " instances");
+            Thread.sleep((long) (settleSeconds * 1000));
+            out.set("memory", memory(data, driver));
+
+            // 3. harness option variants (lxc only: plain containers on the host network, same hub)
+            if (driver.equals("lxc") && (!variants.isEmpty() || appCds)) {
+                out.set("harnessVariants", variants(api, data));
+            }
+        } finally {
+            if (typeId != null) {
+                try {
+                    log("[" + driver + "] destroying the type");
+                    send("DELETE", api + "/v1/types/" + typeId, HttpRequest.BodyPublishers.noBody(), null, Map.of());
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+                    while (System.nanoTime() < deadline && get(api + "/v1/instances?type=" + typeId).path("instances").size() > 0) {
+                        Thread.sleep(200);
+                    }
+                } catch (Exception e) {
+                    log("[" + driver + "] destroying the type: " + e);
+                }
+            }
+            stop(node, 90);
+        }
+        return out;
+    }
+
+    private void history(String api, String id, Map<String, List<Double>> phases) {
+        try {
+            JsonNode h = get(api + "/v1/instances/" + id).path("history");
+            for (int i = 0; i + 1 < h.size(); i++) {
+                String key = h.get(i).path("state").asText() + "→" + h.get(i + 1).path("state").asText();
+                between(h.get(i).path("at").asText(null), h.get(i + 1).path("at").asText(null))
+                        .ifPresent(ms -> phases.computeIfAbsent(key, x -> new ArrayList<>()).add(ms));
+            }
+        } catch (Exception e) {
+            // optional detail
+        }
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    private ObjectNode memory(Path data, String driver) throws IOException {
+        List<Double> harness = new ArrayList<>();
+        List<Double> harnessAnon = new ArrayList<>();
+        List<Double> harnessFile = new ArrayList<>();
+        List<Double> component = new ArrayList<>();
+        List<Double> usage = new ArrayList<>();
+        List<Double> cgRss = new ArrayList<>();
+        List<Double> cgCache = new ArrayList<>();
+        try (Stream<Path> dirs = Files.list(data.resolve("containers/instances"))) {
+            for (Path d : dirs.toList()) {
+                Path rec = d.resolve("instance.json");
+                if (!Files.exists(rec)) {
+                    continue;
+                }
+                JsonNode r = JSON.readTree(rec.toFile());
+                long pid = r.has("initPid") ? r.get("initPid").asLong() : r.path("pid").asLong(-1);
+                Map<String, Long> st = status(pid);
+                if (st.isEmpty()) {
+                    continue;
+                }
+                harness.add(mib(st.getOrDefault("VmRSS", 0L) * 1024));
+                harnessAnon.add(mib(st.getOrDefault("RssAnon", 0L) * 1024));
+                harnessFile.add(mib((st.getOrDefault("RssFile", 0L) + st.getOrDefault("RssShmem", 0L)) * 1024));
+                long comp = 0;
+                for (long c : descendants(pid)) {
+                    comp += status(c).getOrDefault("VmRSS", 0L) * 1024;
+                }
+                component.add(mib(comp));
+                memoryCgroup(pid).ifPresent(cg -> {
+                    try {
+                        usage.add(mib(Long.parseLong(Files.readString(cg.resolve("memory.usage_in_bytes")).trim())));
+                        Map<String, Long> ms = keyValues(cg.resolve("memory.stat"));
+                        cgRss.add(mib(ms.getOrDefault("total_rss", 0L)));
+                        cgCache.add(mib(ms.getOrDefault("total_cache", 0L)));
+                    } catch (IOException | RuntimeException e) {
+                        // not readable: left out
+                    }
+                });
+            }
+        }
+        ObjectNode m = JSON.createObjectNode();
+        m.put("instances", harness.size());
+        m.set("harnessRssMiB", stats(harness));
+        m.set("harnessRssAnonMiB", stats(harnessAnon));
+        m.set("harnessRssFileMiB", stats(harnessFile));
+        m.set("componentRssMiB", stats(component));
+        if (!usage.isEmpty()) {
+            m.set("cgroupUsageMiB", stats(usage));
+            m.set("cgroupTotalRssMiB", stats(cgRss));
+            m.set("cgroupTotalCacheMiB", stats(cgCache));
+        }
+        m.put("hostMemAvailableMiB", mib(keyValues(Path.of("/proc/meminfo")).getOrDefault("MemAvailable", 0L) * 1024));
+        return m;
+    }
+
+    private static Map<String, Long> status(long pid) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        if (pid <= 0) {
+            return out;
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                int colon = line.indexOf(':');
+                String[] v = line.substring(colon + 1).trim().split("\\s+");
+                if (line.startsWith("Vm") || line.startsWith("Rss")) {
+                    out.put(line.substring(0, colon), Long.parseLong(v[0]));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone
+        }
+        return out;
+    }
+
+    private static List<Long> descendants(long pid) {
+        List<Long> out = new ArrayList<>();
+        ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(d -> out.add(d.pid())));
+        return out;
+    }
+
+    private static Optional<Path> memoryCgroup(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+                String[] f = line.split(":", 3);
+                if (f.length == 3 && Arrays.asList(f[1].split(",")).contains("memory")) {
+                    Path p = Path.of("/sys/fs/cgroup/memory" + f[2]);
+                    return Files.isDirectory(p) ? Optional.of(p) : Optional.empty();
+                }
+            }
+        } catch (IOException e) {
+            // gone
+        }
+        return Optional.empty();
+    }
+
+    private static Map<String, Long> keyValues(Path file) throws IOException {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(file)) {
+            String[] f = line.replace(":", " ").trim().split("\\s+");
+            if (f.length >= 2) {
+                try {
+                    out.put(f[0], Long.parseLong(f[1]));
+                } catch (NumberFormatException ignored) {
+                    // not a number
+                }
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- harness JVM option variants
+
+    /**
+     * Each variant runs {@code variantCopies} harnesses, each as the init of a plain LXC container (busybox copy,
+     * host network, the node's mounts), with the echo component, connected to the node's hub; idle VmRSS after
+     * the settling pause. The node's own containers stay running meanwhile (same machine state).
+     */
+    private ObjectNode variants(String api, Path data) throws Exception {
+        ObjectNode out = JSON.createObjectNode();
+        JsonNode hub = get(api + "/v1/hub");
+        String endpoint = hub.path("endpoint").asText(host + ":" + (basePort + 35));
+        // The echo component as the node runs it: bundle root and command from a running instance.
+        Path anyInstance;
+        try (Stream<Path> s = Files.list(data.resolve("containers/instances"))) {
+            anyInstance = s.filter(p -> Files.exists(p.resolve("instance.json"))).findFirst().orElseThrow();
+        }
+        JsonNode rec = JSON.readTree(anyInstance.resolve("instance.json").toFile());
+        Path bundleRoot = Path.of(rec.path("bundleRoot").asText());
+        long initPid = rec.path("initPid").asLong();
+        List<String> harnessCmd = cmdline(initPid);
+        List<String> componentCmd = descendants(initPid).stream().findFirst().map(DeployBench::cmdline).orElseThrow();
+        int cp = harnessCmd.indexOf("-cp");
+        String java = harnessCmd.get(0);
+        String classpath = harnessCmd.get(cp + 1);
+        List<String> defaults = harnessCmd.subList(1, cp);
+        Path javaHome = Path.of(java).getParent().getParent();
+
+        Path vdir = work.resolve("variants");
+        Path lxcPath = vdir.resolve("lxc");
+        Files.createDirectories(lxcPath);
+        Path rootfs = vdir.resolve("rootfs");
+        copyTree(data.resolve("containers/rootfs-v1"), rootfs);
+        Set<Path> mounts = new java.util.TreeSet<>();
+        for (String m : List.of("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/etc/java-17-openjdk")) {
+            if (Files.isDirectory(Path.of(m)) && !Files.isSymbolicLink(Path.of(m))) {
+                mounts.add(Path.of(m));
+            }
+        }
+        mounts.add(javaHome);
+        Arrays.stream(classpath.split(":")).map(p -> Path.of(p).getParent()).forEach(mounts::add);
+        mounts.add(bundleRoot);
+
+        List<List<String>> all = new ArrayList<>();
+        all.add(defaults);
+        all.addAll(variants);
+        Path jsa = vdir.resolve("harness.jsa");
+        if (appCds) {
+            // The dynamic archive, from one harness run with the default options (same jars, same class path).
+            log("[variants] creating an AppCDS archive from a harness run (" + jsa + ")");
+            List<String> dump = new ArrayList<>(defaults);
+            dump.add("-XX:ArchiveClassesAtExit=" + jsa);
+            List<Long> pids = startHarnesses(lxcPath, rootfs, mounts, "dump", 1, java, dump, classpath, endpoint, hub,
+                    componentCmd, bundleRoot, javaHome, vdir, new ArrayList<>());
+            Thread.sleep((long) (settleSeconds * 1000));
+            stopContainers(lxcPath, "dump", 1);
+            log("[variants] archive: " + (Files.exists(jsa) ? Files.size(jsa) / 1024 + " KiB" : "missing"));
+            if (Files.exists(jsa)) {
+                List<String> withCds = new ArrayList<>(defaults);
+                withCds.add("-XX:SharedArchiveFile=" + jsa);
+                all.add(1, withCds);
+                for (List<String> v : new ArrayList<>(variants)) {
+                    List<String> w = new ArrayList<>(v);
+                    w.add("-XX:SharedArchiveFile=" + jsa);
+                    all.add(w);
+                }
+            }
+        }
+        int n = 0;
+        for (List<String> opts : all) {
+            String tag = "v" + (n++);
+            log("[variants] " + tag + ": " + String.join(" ", opts));
+            long t0 = System.nanoTime();
+            List<Double> startups = new ArrayList<>();
+            List<Long> pids = startHarnesses(lxcPath, rootfs, mounts, tag, variantCopies, java, opts, classpath, endpoint,
+                    hub, componentCmd, bundleRoot, javaHome, vdir, startups);
+            Thread.sleep((long) (settleSeconds * 1000));
+            String nmt = null;
+            if (opts.stream().anyMatch(o -> o.startsWith("-XX:NativeMemoryTracking")) && !pids.isEmpty()) {
+                try {
+                    nmt = exec(List.of(javaHome.resolve("bin/jcmd").toString(), Long.toString(pids.get(0)),
+                            "VM.native_memory", "summary"), 60);
+                    log(nmt);
+                } catch (IOException e) {
+                    nmt = e.getMessage();
+                    log("[variants] jcmd: " + nmt);
+                }
+            }
+            List<Double> rss = new ArrayList<>();
+            List<Double> anon = new ArrayList<>();
+            List<Double> file = new ArrayList<>();
+            List<Double> comp = new ArrayList<>();
+            for (long pid : pids) {
+                Map<String, Long> st = status(pid);
+                if (!st.isEmpty() && !descendants(pid).isEmpty()) { // its component runs: the harness is up
+                    rss.add(mib(st.get("VmRSS") * 1024));
+                    anon.add(mib(st.getOrDefault("RssAnon", 0L) * 1024));
+                    file.add(mib(st.getOrDefault("RssFile", 0L) * 1024));
+                    comp.add(mib(descendants(pid).stream().mapToLong(c -> status(c).getOrDefault("VmRSS", 0L) * 1024).sum()));
+                }
+            }
+            String logTail = tail(vdir.resolve(tag + "-0.log"));
+            stopContainers(lxcPath, tag, variantCopies);
+            ObjectNode v = out.putObject(String.join(" ", opts));
+            v.put("running", rss.size()).set("harnessRssMiB", stats(rss));
+            v.set("harnessRssAnonMiB", stats(anon));
+            v.set("harnessRssFileMiB", stats(file));
+            v.set("componentRssMiB", stats(comp));
+            v.set("startToConnectedMs", stats(startups));
+            if (nmt != null) {
+                v.put("nativeMemoryTracking", nmt);
+            }
+            if (rss.isEmpty()) {
+                v.put("logTail", logTail);
+            }
+            log("[variants] " + tag + ": harness RSS " + stats(rss).path("mean").asDouble() + " MiB (anon "
+                    + stats(anon).path("mean").asDouble() + ", file " + stats(file).path("mean").asDouble() + "), "
+                    + rss.size() + "/" + variantCopies + " up, start → connected p50 " + Math.round(percentile(startups, 50))
+                    + " ms, " + Math.round((System.nanoTime() - t0) / 1e9) + " s");
+        }
+        return out;
+    }
+
+    private List<Long> startHarnesses(Path lxcPath, Path rootfs, Set<Path> mounts, String tag, int copies, String java,
+            List<String> opts, String classpath, String endpoint, JsonNode hub, List<String> componentCmd,
+            Path bundleRoot, Path javaHome, Path vdir, List<Double> startups) throws Exception {
+        List<Long> pids = new ArrayList<>();
+        int colon = endpoint.lastIndexOf(':');
+        for (int i = 0; i < copies; i++) {
+            String name = "sdb-" + tag + "-" + i;
+            ObjectNode config = JSON.createObjectNode();
+            StringBuilder hex = new StringBuilder();
+            ThreadLocalRandom.current().ints(40, 0, 16).forEach(x -> hex.append(Integer.toHexString(x)));
+            config.put("component", hex.toString());
+            config.putObject("hub").put("host", endpoint.substring(0, colon))
+                    .put("port", Integer.parseInt(endpoint.substring(colon + 1)))
+                    .put("certificate", hub.path("certificate").asText());
+            componentCmd.forEach(config.putArray("command")::add);
+            config.putObject("environment").put("PATH", javaHome.resolve("bin") + ":/usr/local/bin:/usr/bin:/bin");
+            config.put("directory", bundleRoot.toString());
+            config.put("socket", "/tmp/" + name + ".sock");
+            config.put("graceMillis", 2000);
+            Path cfgFile = vdir.resolve(name + ".json");
+            Files.write(cfgFile, JSON.writeValueAsBytes(config));
+            Path logFile = vdir.resolve(tag + "-" + i + ".log");
+            StringBuilder cmd = new StringBuilder("exec ").append(java);
+            opts.forEach(o -> cmd.append(' ').append(o));
+            cmd.append(" -cp ").append(classpath).append(" io.smalti.harness.HarnessMain < ").append(cfgFile)
+                    .append(" >> ").append(logFile).append(" 2>&1\n");
+            Files.writeString(rootfs.resolve(name + ".sh"), "#!/bin/sh\ncd " + bundleRoot + " || cd /\n" + cmd);
+            writeConfig(lxcPath, name, rootfs, mounts, vdir, "none", "/bin/sh /" + name + ".sh");
+            long t0 = System.nanoTime();
+            exec(List.of("lxc-start", "-P", lxcPath.toString(), "-n", name, "-d"), 30);
+            String pidText = exec(List.of("lxc-info", "-P", lxcPath.toString(), "-n", name, "-p", "-H"), 10).trim();
+            long pid = pidText.isEmpty() ? -1L : Long.parseLong(pidText);
+            pids.add(pid);
+            // The harness starts its component once it has connected to the hub: that is "up".
+            long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline && descendants(pid).isEmpty() && ProcessHandle.of(pid).isPresent()) {
+                Thread.sleep(5);
+            }
+            if (!descendants(pid).isEmpty()) {
+                startups.add((System.nanoTime() - t0) / 1e6);
+            }
+        }
+        return pids;
+    }
+
+    private void stopContainers(Path lxcPath, String tag, int copies) {
+        for (int i = 0; i < copies; i++) {
+            String name = "sdb-" + tag + "-" + i;
+            try {
+                exec(List.of("lxc-stop", "-P", lxcPath.toString(), "-n", name, "-t", "10"), 30);
+            } catch (Exception e) {
+                try {
+                    exec(List.of("lxc-stop", "-P", lxcPath.toString(), "-n", name, "-k"), 30);
+                } catch (Exception ignored) {
+                    // reported by destroy
+                }
+            }
+            try {
+                deleteTree(lxcPath.resolve(name));
+            } catch (IOException e) {
+                log("cannot remove " + lxcPath.resolve(name) + ": " + e);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- raw lxc-start
+
+    private ObjectNode rawLxc(Path base) throws Exception {
+        ObjectNode out = JSON.createObjectNode();
+        Path dir = work.resolve("raw");
+        Path lxcPath = dir.resolve("lxc");
+        Files.createDirectories(lxcPath);
+        Path rootfs = dir.resolve("rootfs");
+        copyTree(base, rootfs);
+        Set<Path> mounts = new java.util.TreeSet<>();
+        for (String m : List.of("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/etc/java-17-openjdk")) {
+            if (Files.isDirectory(Path.of(m)) && !Files.isSymbolicLink(Path.of(m))) {
+                mounts.add(Path.of(m));
+            }
+        }
+        Path javaHome = Path.of(ProcessHandle.current().info().command().orElseThrow()).toRealPath().getParent().getParent();
+        if (!javaHome.startsWith("/usr/lib")) {
+            mounts.add(javaHome);
+        }
+        String java = javaHome.resolve("bin/java").toString();
+        Files.writeString(rootfs.resolve("sh-init.sh"), "#!/bin/sh\nexec sleep 3600\n");
+        Files.writeString(rootfs.resolve("java-init.sh"), "#!/bin/sh\n" + java
+                + " -Xshare:auto -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -version >/dev/null 2>&1 && echo ok > /tmp/marker-$1\n");
+        List<Double> sh = new ArrayList<>();
+        List<Double> jvm = new ArrayList<>();
+        List<Double> jvmStartCmd = new ArrayList<>();
+        for (int i = 0; i < rawRuns; i++) {
+            // (a) /bin/sh init, until lxc-start -d returns (it waits for RUNNING), then checked
+            String name = "sdb-raw-sh-" + i;
+            writeConfig(lxcPath, name, rootfs, mounts, "empty", "/bin/sh /sh-init.sh");
+            long t0 = System.nanoTime();
+            exec(List.of("lxc-start", "-P", lxcPath.toString(), "-n", name, "-d"), 30);
+            double ms = (System.nanoTime() - t0) / 1e6;
+            String state = exec(List.of("lxc-info", "-P", lxcPath.toString(), "-n", name, "-s", "-H"), 10).trim();
+            if (state.equals("RUNNING")) {
+                sh.add(ms);
+            } else {
+                log("[raw] " + name + " is " + state);
+            }
+            stopQuietly(lxcPath, name);
+            deleteTree(lxcPath.resolve(name));
+
+            // (b) a JVM (java -version) writes a marker
+            name = "sdb-raw-java-" + i;
+            Path marker = rootfs.resolve("tmp/marker-" + i);
+            Files.deleteIfExists(marker);
+            writeConfig(lxcPath, name, rootfs, mounts, "empty", "/bin/sh /java-init.sh " + i);
+            t0 = System.nanoTime();
+            exec(List.of("lxc-start", "-P", lxcPath.toString(), "-n", name, "-d"), 30);
+            jvmStartCmd.add((System.nanoTime() - t0) / 1e6);
+            long deadline = t0 + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(marker) && System.nanoTime() < deadline) {
+                Thread.sleep(0, 200_000);
+            }
+            ms = (System.nanoTime() - t0) / 1e6;
+            if (Files.exists(marker)) {
+                jvm.add(ms);
+            } else {
+                log("[raw] " + name + ": no marker after 30 s");
+            }
+            stopQuietly(lxcPath, name);
+            deleteTree(lxcPath.resolve(name));
+            if ((i + 1) % 10 == 0) {
+                log("[raw] " + (i + 1) + "/" + rawRuns + ": sh p50 " + Math.round(percentile(sh, 50)) + " ms, java p50 "
+                        + Math.round(percentile(jvm, 50)) + " ms");
+            }
+        }
+        out.set("shInitRunningMs", stats(sh));
+        out.set("javaVersionMarkerMs", stats(jvm));
+        out.set("javaLxcStartReturnMs", stats(jvmStartCmd));
+        // The same JVM on the host, for the container's share.
+        List<Double> host = new ArrayList<>();
+        for (int i = 0; i < Math.min(rawRuns, 20); i++) {
+            long t0 = System.nanoTime();
+            exec(List.of(java, "-Xshare:auto", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-version"), 30);
+            host.add((System.nanoTime() - t0) / 1e6);
+        }
+        out.set("javaVersionHostMs", stats(host));
+        return out;
+    }
+
+    /** A plain container: the LXC-NOTES minimal config plus the node's read-only mounts. */
+    private static void writeConfig(Path lxcPath, String name, Path rootfs, Set<Path> mounts, String net, String init)
+            throws IOException {
+        writeConfig(lxcPath, name, rootfs, mounts, null, net, init);
+    }
+
+    private static void writeConfig(Path lxcPath, String name, Path rootfs, Set<Path> mounts, Path writable, String net,
+            String init) throws IOException {
+        Path dir = lxcPath.resolve(name);
+        Files.createDirectories(dir);
+        StringBuilder c = new StringBuilder();
+        c.append("lxc.uts.name = ").append(name).append('\n')
+                .append("lxc.rootfs.path = dir:").append(rootfs).append('\n')
+                .append("lxc.autodev = 1\n")
+                .append("lxc.mount.auto = proc:mixed sys:ro cgroup:mixed:force\n")
+                .append("lxc.net.0.type = ").append(net).append('\n')
+                .append("lxc.init.cmd = ").append(init).append('\n')
+                .append("lxc.seccomp.profile = /usr/share/lxc/config/common.seccomp\n")
+                .append("lxc.cgroup.relative = 1\n")
+                .append("lxc.signal.halt = SIGTERM\n")
+                .append("lxc.console.path = none\n")
+                .append("lxc.log.file = ").append(dir.resolve("lxc.log")).append('\n')
+                .append("lxc.log.level = WARN\n");
+        for (Path m : mounts) {
+            String rel = m.toString().substring(1);
+            c.append("lxc.mount.entry = ").append(m).append(' ').append(rel).append(" none ro,bind,create=dir 0 0\n");
+        }
+        if (writable != null) {
+            c.append("lxc.mount.entry = ").append(writable).append(' ').append(writable.toString().substring(1))
+                    .append(" none bind,create=dir 0 0\n");
+        }
+        Files.writeString(dir.resolve("config"), c.toString());
+    }
+
+    // ---------------------------------------------------------------- output
+
+    private void printTables() {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format(Locale.ROOT, "%d CPUs, load average before %s, after %s; %d instances per driver%n%n",
+                report.path("cpus").asInt(), report.path("loadavgBefore").asText(), report.path("loadavgAfter").asText(),
+                instances));
+        s.append("create → available (ms; scale k-1 → k, one at a time, instances kept running)\n");
+        s.append(String.format(Locale.ROOT, "%-28s %7s %7s %7s %7s %7s %7s %5s%n", "driver / measure", "n", "p50", "p90",
+                "p99", "max", "mean", "fail"));
+        report.path("drivers").fields().forEachRemaining(e -> {
+            JsonNode d = e.getValue();
+            row(s, e.getKey() + " client", d.path("createToAvailableMs"), d.path("failed").asText());
+            row(s, e.getKey() + " server createdAt→since", d.path("createdToAvailableServerMs"), "");
+            d.path("phasesMs").fields().forEachRemaining(p -> row(s, "  " + p.getKey(), p.getValue(), ""));
+        });
+        JsonNode raw = report.path("rawLxc");
+        if (!raw.isMissingNode()) {
+            row(s, "raw lxc-start -d, sh init", raw.path("shInitRunningMs"), "");
+            row(s, "raw lxc-start, java -version", raw.path("javaVersionMarkerMs"), "");
+            row(s, "java -version on the host", raw.path("javaVersionHostMs"), "");
+        }
+        s.append("\nmemory per instance (MiB; mean / max)\n");
+        s.append(String.format(Locale.ROOT, "%-12s %4s %15s %15s %15s %15s %15s %15s %15s%n", "driver", "n", "harness RSS",
+                "  anon", "  file", "component RSS", "cgroup usage", "cg total_rss", "cg total_cache"));
+        report.path("drivers").fields().forEachRemaining(e -> {
+            JsonNode m = e.getValue().path("memory");
+            s.append(String.format(Locale.ROOT, "%-12s %4d %15s %15s %15s %15s %15s %15s %15s%n", e.getKey(),
+                    m.path("instances").asInt(), mm(m.path("harnessRssMiB")), mm(m.path("harnessRssAnonMiB")),
+                    mm(m.path("harnessRssFileMiB")), mm(m.path("componentRssMiB")), mm(m.path("cgroupUsageMiB")),
+                    mm(m.path("cgroupTotalRssMiB")), mm(m.path("cgroupTotalCacheMiB"))));
+        });
+        JsonNode v = report.path("drivers").path("lxc").path("harnessVariants");
+        if (!v.isMissingNode()) {
+            s.append("\nharness JVM options (idle, in a plain container with the echo component; MiB mean / max)\n");
+            v.fields().forEachRemaining(e -> s.append(String.format(Locale.ROOT,
+                    "  RSS %13s anon %13s file %13s start→connected p50 %5.0f ms  n=%d  %s%n",
+                    mm(e.getValue().path("harnessRssMiB")), mm(e.getValue().path("harnessRssAnonMiB")),
+                    mm(e.getValue().path("harnessRssFileMiB")), e.getValue().path("startToConnectedMs").path("p50").asDouble(),
+                    e.getValue().path("running").asInt(), e.getKey())));
+        }
+        System.out.print(s);
+    }
+
+    private static void row(StringBuilder s, String name, JsonNode st, String fail) {
+        if (st.isMissingNode() || st.path("n").asInt() == 0) {
+            return;
+        }
+        s.append(String.format(Locale.ROOT, "%-28s %7d %7.0f %7.0f %7.0f %7.0f %7.0f %5s%n", name, st.path("n").asInt(),
+                st.path("p50").asDouble(), st.path("p90").asDouble(), st.path("p99").asDouble(), st.path("max").asDouble(),
+                st.path("mean").asDouble(), fail));
+    }
+
+    private static String mm(JsonNode st) {
+        return st.isMissingNode() || st.path("n").asInt() == 0 ? "—"
+                : String.format(Locale.ROOT, "%.1f / %.1f", st.path("mean").asDouble(), st.path("max").asDouble());
+    }
+
+    private static ObjectNode stats(List<Double> v) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("n", v.size());
+        if (v.isEmpty()) {
+            return o;
+        }
+        o.put("p50", round(percentile(v, 50))).put("p90", round(percentile(v, 90))).put("p99", round(percentile(v, 99)))
+                .put("max", round(v.stream().mapToDouble(Double::doubleValue).max().orElse(0)))
+                .put("min", round(v.stream().mapToDouble(Double::doubleValue).min().orElse(0)))
+                .put("mean", round(v.stream().mapToDouble(Double::doubleValue).average().orElse(0)));
+        return o;
+    }
+
+    /** Nearest-rank percentile. */
+    private static double percentile(List<Double> v, double p) {
+        if (v.isEmpty()) {
+            return Double.NaN;
+        }
+        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int rank = (int) Math.ceil(p / 100.0 * s.length);
+        return s[Math.max(0, Math.min(s.length - 1, rank - 1))];
+    }
+
+    private static double round(double d) {
+        return Math.round(d * 10) / 10.0;
+    }
+
+    private static double mib(long bytes) {
+        return bytes / 1048576.0;
+    }
+
+    // ---------------------------------------------------------------- processes, HTTP, files
+
+    private static Process start(List<String> cmd, Path log) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+        String pids = System.getProperty("smalti.bench.pids");
+        if (pids != null) {
+            Files.writeString(Path.of(pids), p.pid() + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (p.isAlive()) {
+                p.destroy();
+            }
+        }));
+        return p;
+    }
+
+    private static void stop(Process p, int seconds) throws InterruptedException {
+        if (!p.isAlive()) {
+            return;
+        }
+        log("stopping the node agent (pid " + p.pid() + ")");
+        p.destroy(); // SIGTERM: the node leaves and stops its instances
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            log("node agent " + p.pid() + " did not stop in " + seconds + " s: SIGKILL");
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static String exec(List<String> cmd, int seconds) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException(String.join(" ", cmd) + ": timed out");
+        }
+        String s = new String(out, StandardCharsets.UTF_8);
+        if (p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + ": exit " + p.exitValue() + ": " + s.trim());
+        }
+        return s;
+    }
+
+    /** lxc-stop -k, when the container still runs (the java init exits by itself). */
+    private static void stopQuietly(Path lxcPath, String name) {
+        try {
+            exec(List.of("lxc-stop", "-P", lxcPath.toString(), "-n", name, "-k"), 30);
+        } catch (IOException e) {
+            if (!e.getMessage().contains("not running")) {
+                log("[raw] " + e.getMessage());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static List<String> cmdline(long pid) {
+        try {
+            String s = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8);
+            return List.of(s.split("\0"));
+        } catch (IOException e) {
+            throw new IllegalStateException("pid " + pid + " is gone", e);
+        }
+    }
+
+    private static void waitHealthy(String api, Process node, int seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline) {
+            if (!node.isAlive()) {
+                throw new IllegalStateException("the node agent exited with " + node.exitValue());
+            }
+            try {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(api + "/healthz"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not up yet
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("the node agent at " + api + " is not healthy after " + seconds + " s");
+    }
+
+    interface Call {
+        JsonNode call() throws Exception;
+    }
+
+    private static JsonNode retry(int seconds, Call c) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (true) {
+            try {
+                return c.call();
+            } catch (Exception e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(500);
+            }
+        }
+    }
+
+    private static JsonNode get(String url) throws Exception {
+        return send("GET", url, HttpRequest.BodyPublishers.noBody(), null, Map.of());
+    }
+
+    private static JsonNode sendJson(String method, String url, JsonNode body) throws Exception {
+        return send(method, url, HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)), "application/json",
+                Map.of());
+    }
+
+    private static JsonNode send(String method, String url, HttpRequest.BodyPublisher body, String contentType,
+            Map<String, String> headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).method(method, body);
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
+        }
+        headers.forEach(b::header);
+        HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) {
+            throw new IOException(method + " " + url + ": HTTP " + r.statusCode() + ": " + r.body());
+        }
+        return r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+    }
+
+    private static Optional<Double> between(String from, String to) {
+        if (from == null || to == null || from.isBlank() || to.isBlank()) {
+            return Optional.empty();
+        }
+        try {
+            Duration d = Duration.between(Instant.parse(from), Instant.parse(to));
+            return Optional.of(d.toNanos() / 1e6);
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String loadavg() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException, InterruptedException {
+        exec(List.of("cp", "-a", from.toString(), to.toString()), 120);
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).collect(Collectors.toList())) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+
+    private static String tail(Path p) {
+        try {
+            List<String> lines = Files.readAllLines(p);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static void log(String s) {
+        System.err.println(s);
+    }
+}
