@@ -124,4 +124,21 @@ class HarnessConfigTest {
         e = assertThrows(ConfigException.class, () -> HarnessConfig.parse(new byte[0]));
         assertTrue(e.getMessage().startsWith("configuration: empty"), e.getMessage());
     }
+
+    @Test
+    void aProgramNameIsLookedUpInTheComponentsPath(@TempDir Path dir) throws Exception {
+        // Containers put their runtime outside the harness's own PATH: the component's PATH must count.
+        Path bin = Files.createDirectories(dir.resolve("runtime-bin"));
+        Path program = bin.resolve("smalti-test-program");
+        Path marker = dir.resolve("ran");
+        Files.writeString(program, "#!/bin/sh\necho ran > '" + marker + "'\n");
+        program.toFile().setExecutable(true);
+        ObjectNode config = valid();
+        config.putArray("command").add("smalti-test-program");
+        config.putObject("environment").put("PATH", bin + ":/usr/bin:/bin");
+        config.put("socket", dir.resolve("s.sock").toString());
+        ComponentProcess p = ComponentProcess.start(HarnessConfig.parse(json.writeValueAsBytes(config)));
+        assertEquals(0, p.process().waitFor());
+        assertEquals("ran", Files.readString(marker).trim());
+    }
 }
