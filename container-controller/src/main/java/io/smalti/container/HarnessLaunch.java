@@ -78,6 +78,11 @@ public final class HarnessLaunch {
         root.put("directory", directory);
         root.put("socket", socket);
         root.put("graceMillis", spec.grace().toMillis());
+        // The bundle's declared groups: the harness joins them for the component once it reaches the hub.
+        if (!spec.manifest().groups().isEmpty()) {
+            var groups = root.putArray("groups");
+            spec.manifest().groups().forEach(groups::add);
+        }
         try {
             return JSON.writeValueAsBytes(root);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -63,7 +63,7 @@ public final class Harness {
         ComponentProcess.becomeSubreaper();
         group = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
         loop = group.next();
-        relay = new Relay(config.component(), config.maxFrame(), config.graceMillis(), this::terminate);
+        relay = new Relay(config.component(), config.maxFrame(), config.graceMillis(), this::terminate, config.groups());
         HubConnector hub = null;
         Channel server = null;
         try {

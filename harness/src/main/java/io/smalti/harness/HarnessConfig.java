@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
 public final class HarnessConfig {
     private static final Pattern COMPONENT_ID = Pattern.compile("[0-9a-f]{40}");
     private static final Set<String> TOP_FIELDS = Set.of("component", "hub", "command", "environment",
-            "directory", "socket", "graceMillis", "maxFrame", "reconnect");
+            "directory", "socket", "graceMillis", "maxFrame", "reconnect", "groups");
     private static final Set<String> HUB_FIELDS = Set.of("host", "port", "certificate", "certificateFile");
     private static final Set<String> RECONNECT_FIELDS = Set.of("initialMillis", "maxMillis");
     /** sun_path is 108 bytes including the terminating NUL. */
@@ -44,10 +44,12 @@ public final class HarnessConfig {
     private final int maxFrame;
     private final long reconnectInitialMillis;
     private final long reconnectMaxMillis;
+    private final List<String> groups;
 
     private HarnessConfig(String component, String hubHost, int hubPort, X509Certificate hubCertificate,
             List<String> command, Map<String, String> environment, Path directory, Path socket,
-            long graceMillis, int maxFrame, long reconnectInitialMillis, long reconnectMaxMillis) {
+            long graceMillis, int maxFrame, long reconnectInitialMillis, long reconnectMaxMillis, List<String> groups) {
+        this.groups = List.copyOf(groups);
         this.component = component;
         this.hubHost = hubHost;
         this.hubPort = hubPort;
@@ -137,6 +139,22 @@ public final class HarnessConfig {
             }
         }
 
+        List<String> groups = new ArrayList<>();
+        JsonNode groupsNode = root.get("groups");
+        if (groupsNode != null && !groupsNode.isNull()) {
+            if (!groupsNode.isArray()) {
+                throw new ConfigException("groups", "expected an array of group names");
+            }
+            for (int i = 0; i < groupsNode.size(); i++) {
+                JsonNode g = groupsNode.get(i);
+                if (!g.isTextual() || g.asText().isEmpty() || g.asText().length() > 200
+                        || g.asText().chars().anyMatch(Character::isISOControl)) {
+                    throw new ConfigException("groups[" + i + "]", "expected a group name of 1 to 200 characters, no control characters");
+                }
+                groups.add(g.asText());
+            }
+        }
+
         Path directory = null;
         String dir = optionalText(root, "directory");
         if (dir != null) {
@@ -179,7 +197,7 @@ public final class HarnessConfig {
             }
         }
         return new HarnessConfig(component, host, port, certificate, command, environment, directory,
-                socket.toAbsolutePath(), grace, maxFrame, initial, max);
+                socket.toAbsolutePath(), grace, maxFrame, initial, max, groups);
     }
 
     private static X509Certificate certificate(JsonNode hub) throws ConfigException {
@@ -312,5 +330,10 @@ public final class HarnessConfig {
 
     public long reconnectMaxMillis() {
         return reconnectMaxMillis;
+    }
+
+    /** Groups the harness joins for its component as soon as it has a hub session (the bundle's declared groups). */
+    public List<String> groups() {
+        return groups;
     }
 }

@@ -8,6 +8,7 @@ import io.smalti.protocol.hub.Frame;
 import io.smalti.protocol.hub.Terminate;
 import io.smalti.protocol.hub.Welcome;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +44,8 @@ final class Relay {
     private final Supervisor supervisor;
     private final StandingRequests standing = new StandingRequests();
     private final Set<Long> pendingReplays = new HashSet<>();
+    /** True when the harness joins groups for the component: then the first session gets them too. */
+    private final boolean declared;
     private long replaySequence;
 
     private Channel hub;
@@ -52,10 +55,22 @@ final class Relay {
     private Channel local;
 
     Relay(String component, int maxFrame, long graceMillis, Supervisor supervisor) {
+        this(component, maxFrame, graceMillis, supervisor, List.of());
+    }
+
+    /**
+     * @param groups groups to join for the component from its first hub session on (declared in its bundle),
+     *     kept like the groups the component joins itself
+     */
+    Relay(String component, int maxFrame, long graceMillis, Supervisor supervisor, List<String> groups) {
         this.component = component;
         this.maxFrame = maxFrame;
         this.graceMillis = graceMillis;
         this.supervisor = supervisor;
+        if (!groups.isEmpty()) {
+            standing.record(Frame.newBuilder().setRegister(io.smalti.protocol.hub.Register.newBuilder().addAllGroups(groups)).build());
+        }
+        this.declared = !groups.isEmpty();
     }
 
     // ---- hub side ------------------------------------------------------------------------------------
@@ -66,7 +81,7 @@ final class Relay {
         node = welcome.getNode();
         hubMaxFrame = welcome.getMaxFrame();
         hubSessions++;
-        if (hubSessions > 1 && standing.size() > 0) {
+        if ((hubSessions > 1 || declared) && standing.size() > 0) {
             for (Frame.Builder request : standing.replay()) {
                 long correlation = REPLAY_BIT | ++replaySequence;
                 pendingReplays.add(correlation);
@@ -74,7 +89,7 @@ final class Relay {
                         channel.voidPromise());
             }
             channel.flush();
-            log.info("replayed {} standing request(s) to the hub (groups {})", standing.size(), standing.groups());
+            log.info("sent {} standing request(s) to the hub (groups {})", standing.size(), standing.groups());
         }
     }
 

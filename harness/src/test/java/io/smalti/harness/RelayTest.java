@@ -243,6 +243,22 @@ class RelayTest {
     }
 
     @Test
+    void declaredGroupsAreJoinedOnTheFirstSessionAndEveryLaterOne() throws Exception {
+        relay = new Relay(ID, MAX_FRAME, 5000, (reason, grace, told) -> { }, List.of("echo", "blue"));
+        local = new EmbeddedChannel();
+        LocalChannelHandler.install(local.pipeline(), MAX_FRAME, relay);
+        EmbeddedChannel first = connectHub();
+        Frame register = decode(first.readOutbound());
+        assertEquals(List.of("echo", "blue"), register.getRegister().getGroupsList());
+        assertTrue((register.getCorrelation() & Relay.REPLAY_BIT) != 0, "the harness's own request");
+        assertNull(first.readOutbound());
+        first.close();
+        relay.hubLost(first);
+        EmbeddedChannel second = connectHub();
+        assertEquals(List.of("echo", "blue"), decode(second.readOutbound()).getRegister().getGroupsList());
+    }
+
+    @Test
     void terminateIsForwardedAndSupervised() throws Exception {
         connectHub();
         welcome();
