@@ -59,6 +59,10 @@ final class NodesCommand implements Callable<Integer> {
         t.print(out, "");
         out.printf("%d nodes; ring epoch %d; leader %s%n", body.path("nodes").size(), body.path("ringEpoch").asLong(),
                 text(body.path("leader")));
+        for (JsonNode d : body.path("departed")) {
+            out.printf("departed: %s, %s since %s (%s)%n", d.path("name").asText(), d.path("state").asText(),
+                    d.path("since").asText(), d.path("reason").asText());
+        }
     }
 
     /** The busy share of the node's CPUs ({@code cpuBusy}, a fraction 0..1) as a percentage. */

@@ -118,7 +118,20 @@ public final class NodeAgent {
             agent.stop();
             throw new IllegalStateException("cannot start the component agents: " + rootMessage(e), e);
         }
-        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, startedAt);
+        // Other nodes' life-cycles as this node sees them: offline while unreachable, failed after 30 s.
+        io.smalti.node.controller.PeerView peers = new io.smalti.node.controller.PeerView(Duration.ofSeconds(30),
+                Duration.ofMinutes(10), java.time.Clock.systemUTC());
+        system.scheduler().scheduleAtFixedRate(Duration.ZERO, Duration.ofSeconds(1), () -> {
+            java.util.Map<String, Boolean> seen = new java.util.HashMap<>();
+            members.all().forEach((name, node) -> {
+                if (!node.status().equals(org.apache.pekko.cluster.MemberStatus.removed())
+                        && !node.status().equals(org.apache.pekko.cluster.MemberStatus.down())) {
+                    seen.put(name, node.reachable());
+                }
+            });
+            peers.observe(seen);
+        }, system.executionContext());
+        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, peers, startedAt);
         ServerBinding binding;
         try {
             binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port())

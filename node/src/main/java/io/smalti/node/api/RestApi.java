@@ -43,10 +43,13 @@ public final class RestApi extends AllDirectives {
     private final HubRoutes hubRoutes;
     private final io.smalti.component.Components components;
     private final ComponentRoutes componentRoutes;
+    private final io.smalti.node.controller.PeerView peers;
     private final Instant startedAt;
 
     public RestApi(ActorSystem<?> system, String selfName, RingView ringView, NodeDirectory.View directory,
-                   Vnodes vnodes, io.smalti.hub.Hub hub, io.smalti.component.Components components, Instant startedAt) {
+                   Vnodes vnodes, io.smalti.hub.Hub hub, io.smalti.component.Components components,
+                   io.smalti.node.controller.PeerView peers, Instant startedAt) {
+        this.peers = peers;
         this.cluster = Cluster.get(system);
         this.selfName = selfName;
         this.ringView = ringView;
@@ -91,7 +94,10 @@ public final class RestApi extends AllDirectives {
                               long netTxBytesPerSec) {}
 
     /** GET /v1/nodes */
-    public record NodesBody(String answeredBy, String leader, long ringEpoch, List<NodeBody> nodes) {}
+    public record NodesBody(String answeredBy, String leader, long ringEpoch, List<NodeBody> nodes, List<DepartedBody> departed) {}
+
+    /** A node that left the membership, as this node last saw it: offline, then failed after a timeout. */
+    public record DepartedBody(String name, String state, String since, String reason) {}
 
     /** GET /healthz */
     public record HealthBody(String status, String node, String member, long ringEpoch, List<String> problems,
@@ -152,25 +158,38 @@ public final class RestApi extends AllDirectives {
             }
             NodeInfo info = dir.get(name);
             boolean reachable = !unreachable.contains(m);
+            var seen = peers.peer(name).filter(p -> p.state() == io.smalti.node.controller.NodeState.OFFLINE
+                    || p.state() == io.smalti.node.controller.NodeState.FAILED);
             out.add(controller.nodeStatus(name).toCompletableFuture().exceptionally(e -> java.util.Optional.empty())
                     .thenCombine(instances, (st, all) -> new NodeBody(name, NodeNames.hostPort(m), statusName(m.status()),
                     reachable, isLeader, m.address().equals(cluster.selfMember().address()),
                     info == null ? null : info.getApiUrl(), info == null ? null : info.getVersion(),
                     counts.getOrDefault(name, 0),
                     info == null ? null : Instant.ofEpochMilli(info.getStartedAtMillis()).toString(),
-                    // Peers see an unreachable node as offline whatever it last said of itself.
-                    !reachable ? "offline" : st.map(x -> x.getState()).orElse(null),
-                    st.map(x -> x.getReason()).filter(x -> !x.isEmpty()).orElse(null),
+                    // Peers see an unreachable node as offline (failed after a timeout) whatever it last said.
+                    seen.map(p -> p.state().name().toLowerCase(java.util.Locale.ROOT))
+                            .orElse(!reachable ? "offline" : st.map(x -> x.getState()).orElse(null)),
+                    seen.map(p -> p.reason()).orElse(st.map(x -> x.getReason()).filter(x -> !x.isEmpty()).orElse(null)),
                     st.map(RestApi::metrics).orElse(null),
                     (int) all.stream().filter(i -> i.live() && i.placement().getNode().equals(name)).count(),
                     st.map(x -> x.getDriver()).filter(x -> !x.isEmpty()).orElse(null))));
         }
+        // Nodes that left the membership are remembered, offline then failed, until forgotten.
+        Set<String> memberNames = new java.util.HashSet<>();
+        state.getMembers().forEach(m -> memberNames.add(NodeNames.of(m)));
+        List<DepartedBody> departed = new ArrayList<>();
+        peers.peers().forEach((name, p) -> {
+            if (!memberNames.contains(name)) {
+                departed.add(new DepartedBody(name, p.state().name().toLowerCase(java.util.Locale.ROOT), p.since().toString(),
+                        p.reason()));
+            }
+        });
         String leaderFinal = leaderName;
         return completeWithFuture(java.util.concurrent.CompletableFuture.allOf(out.toArray(java.util.concurrent.CompletableFuture[]::new))
                 .thenApply(x -> {
                     List<NodeBody> bodies = new ArrayList<>(out.stream().map(java.util.concurrent.CompletableFuture::join).toList());
                     bodies.sort(Comparator.comparing(NodeBody::name));
-                    return Json.response(StatusCodes.OK, new NodesBody(selfName, leaderFinal, ring == null ? 0 : ring.epoch(), bodies));
+                    return Json.response(StatusCodes.OK, new NodesBody(selfName, leaderFinal, ring == null ? 0 : ring.epoch(), bodies, departed));
                 }));
     }
 

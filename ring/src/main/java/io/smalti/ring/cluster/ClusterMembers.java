@@ -45,6 +45,11 @@ public final class ClusterMembers {
         return Optional.ofNullable(nodes.get().get(name));
     }
 
+    /** Every member this node knows of, by name. */
+    public Map<String, Node> all() {
+        return Map.copyOf(nodes.get());
+    }
+
     /** The names of the members that can serve requests now, sorted. */
     public java.util.SortedSet<String> availableNames() {
         java.util.SortedSet<String> out = new java.util.TreeSet<>();
