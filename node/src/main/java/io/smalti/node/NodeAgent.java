@@ -150,14 +150,19 @@ public final class NodeAgent {
             components.close();
             var driver = components.agent().driver();
             List<String> left = driver.list();
-            left.parallelStream().forEach(id -> {
+            // All at once: each gets a short grace; the phase has its own (longer) timeout.
+            java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newFixedThreadPool(
+                    Math.max(1, Math.min(16, left.size())));
+            List<CompletableFuture<Void>> stops = left.stream().map(id -> CompletableFuture.runAsync(() -> {
                 try {
                     driver.stop(id, Duration.ofSeconds(2));
                     driver.destroy(id);
                 } catch (RuntimeException e) {
                     LOG.warn("Cannot destroy instance {}: {}", id, e.getMessage());
                 }
-            });
+            }, stoppers)).toList();
+            CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
+            stoppers.shutdown();
             if (!left.isEmpty()) {
                 LOG.info("Destroyed this node's {} instance(s)", left.size());
             }
