@@ -64,7 +64,7 @@ public final class Components implements AutoCloseable {
      */
     public static Components start(Settings settings, String self, VnodeClient client, RingView ringView, ClusterMembers members,
                                    ContainerDriver driver, InstanceAgent.HubAccess hub, Predicate<String> connected,
-                                   NodeLifecycle lifecycle) {
+                                   InstanceAgent.Endpoints endpoints, NodeLifecycle lifecycle) {
         ExecutorService blocking = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "bundle-work");
             t.setDaemon(true);
@@ -75,7 +75,7 @@ public final class Components implements AutoCloseable {
                 Limits.DEFAULTS, blocking);
         ComponentController controller = new ComponentController(self, records, bundles, ringView, members,
                 settings.lostAfter(), settings.scalerInterval());
-        InstanceAgent agent = new InstanceAgent(self, records, bundles, driver, hub, connected, settings.grace(),
+        InstanceAgent agent = new InstanceAgent(self, records, bundles, driver, hub, connected, endpoints, settings.grace(),
                 settings.agentInterval());
         ProcMetrics metrics = new ProcMetrics(settings.dataDir());
         NodeReporter[] reporter = new NodeReporter[1];

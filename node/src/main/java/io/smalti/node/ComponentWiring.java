@@ -64,7 +64,28 @@ final class ComponentWiring {
         LOG.info("Component instances run on the {} driver{}", driver.name(), driver.isolates() ? "" : " (NO isolation)");
         return Components.start(s, settings.name(), client, ringView, members, driver,
                 new InstanceAgent.HubAccess(hubHost, hub.port(), hub.certificatePem()), hub.router()::isConnected,
+                (instance, endpoints, names) -> publishEndpoints(hub, instance, endpoints, names),
                 new NodeLifecycle(Duration.ofSeconds(30)));
+    }
+
+    /** An instance's endpoints as hub attributes of the instance: {@code endpoint.<name>} = {@code host:port}. */
+    private static void publishEndpoints(Hub hub, String instance, java.util.Map<String, String> endpoints,
+                                         java.util.Set<String> names) {
+        var update = io.smalti.protocol.hub.UpdateAttributes.newBuilder()
+                .setTarget(io.smalti.protocol.hub.AttributeTarget.newBuilder().setComponent(instance));
+        for (String name : names) {
+            String value = endpoints.get(name);
+            if (value == null) {
+                update.addRemove("endpoint." + name);
+            } else {
+                update.putSet("endpoint." + name, com.google.protobuf.ByteString.copyFromUtf8(value));
+            }
+        }
+        hub.request(io.smalti.protocol.hub.Frame.newBuilder().setUpdateAttributes(update).build()).whenComplete((f, e) -> {
+            if (e != null || f.hasError()) {
+                LOG.warn("Cannot publish the endpoints of instance {}: {}", instance, e != null ? e.getMessage() : f.getError().getMessage());
+            }
+        });
     }
 
     /** Removes this node's container bridge when no container uses it any more (after the node destroyed its own). */

@@ -44,12 +44,24 @@ public final class InstanceAgent implements AutoCloseable {
     /** How the harness of an instance reaches this node's hub. */
     public record HubAccess(String host, int port, String certificatePem) {}
 
+    /**
+     * Where an instance's endpoints are made known to other components: the hub's attributes of the instance
+     * ({@code endpoint.<name>} = {@code host:port}). Called from the agent's threads; must not block long.
+     */
+    public interface Endpoints {
+        /** Records the endpoints (name to {@code host:port}); an empty map after the instance ended removes {@code names}. */
+        void publish(String instance, java.util.Map<String, String> endpoints, java.util.Set<String> names);
+
+        Endpoints NONE = (instance, endpoints, names) -> { };
+    }
+
     private final String self;
     private final ComponentRecords records;
     private final BundleRepository bundles;
     private final ContainerDriver driver;
     private final HubAccess hub;
     private final Predicate<String> connected;
+    private final Endpoints endpoints;
     private final Duration grace;
     private final ScheduledExecutorService loop;
     private final ExecutorService workers;
@@ -63,6 +75,7 @@ public final class InstanceAgent implements AutoCloseable {
         boolean busy;          // a driver call is running
         boolean started;       // the container was started (or adopted)
         long usageAt;
+        Map<String, String> endpoints = Map.of(); // name -> host:port, published while available
 
         Local(String id, InstanceStatus status) {
             this.id = id;
@@ -75,6 +88,15 @@ public final class InstanceAgent implements AutoCloseable {
      */
     public InstanceAgent(String self, ComponentRecords records, BundleRepository bundles, ContainerDriver driver,
                          HubAccess hub, Predicate<String> connected, Duration grace, Duration interval) {
+        this(self, records, bundles, driver, hub, connected, Endpoints.NONE, grace, interval);
+    }
+
+    /**
+     * @param endpoints where an available instance's endpoints are published (and removed when it ends)
+     */
+    public InstanceAgent(String self, ComponentRecords records, BundleRepository bundles, ContainerDriver driver,
+                         HubAccess hub, Predicate<String> connected, Endpoints endpoints, Duration grace, Duration interval) {
+        this.endpoints = endpoints;
         this.self = self;
         this.records = records;
         this.bundles = bundles;
@@ -195,6 +217,9 @@ public final class InstanceAgent implements AutoCloseable {
                             System.currentTimeMillis() - p.getCreatedAtMillis());
                 }
                 report(local, InstanceState.AVAILABLE, "its harness is connected to the hub on " + self);
+                if (!local.endpoints.isEmpty()) {
+                    endpoints.publish(id, local.endpoints, local.endpoints.keySet());
+                }
             } else if (!up && state == InstanceState.AVAILABLE) {
                 report(local, InstanceState.UNAVAILABLE, "its harness is not connected to the hub");
             } else if (System.currentTimeMillis() - local.usageAt > USAGE_EVERY_MILLIS) {
@@ -225,6 +250,10 @@ public final class InstanceAgent implements AutoCloseable {
                 local.started = true;
                 local.status = local.status.toBuilder().setDriver(driver.name())
                         .setAddress(running.address().orElse("")).build();
+                String host = running.address().orElse(hub.host());
+                Map<String, String> eps = new java.util.TreeMap<>();
+                running.endpoints().forEach((name, port) -> eps.put(name, host + ":" + port));
+                local.endpoints = Map.copyOf(eps);
             }
             LOG.info("Started instance {} of {} ({} driver, init pid {})", id, type.getName(), driver.name(), running.initPid());
             report(local, InstanceState.INITIALIZING, "its container runs; waiting for its harness to connect");
@@ -258,6 +287,9 @@ public final class InstanceAgent implements AutoCloseable {
                 report(local, InstanceState.DESTROYING, p.getReason());
             }
             driver.destroy(id);
+            if (!local.endpoints.isEmpty()) {
+                endpoints.publish(id, Map.of(), local.endpoints.keySet());
+            }
             report(local, InstanceState.DESTROYED, p.getReason());
             LOG.info("Instance {} destroyed: {}", id, p.getReason());
         } catch (Exception e) {

@@ -89,10 +89,32 @@ class ComponentControllerTest {
         agent = newAgent();
     }
 
+    /** Endpoints the agent published, per instance (an empty map once removed). */
+    private static final Map<String, Map<String, String>> published = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** The node's instance agent; the harness of a running instance "connects" at once. */
     private static InstanceAgent newAgent() {
         return new InstanceAgent(NODE, records, bundles, driver, new InstanceAgent.HubAccess("127.0.0.1", 7443, ""),
-                id -> driver.state(id) == ContainerState.RUNNING, Duration.ofSeconds(1), Duration.ofMillis(100));
+                id -> driver.state(id) == ContainerState.RUNNING,
+                (instance, endpoints, names) -> published.put(instance, Map.copyOf(endpoints)),
+                Duration.ofSeconds(1), Duration.ofMillis(100));
+    }
+
+    @Test
+    void anAvailableInstancesEndpointsArePublishedAndRemovedWhenItEnds() throws Exception {
+        String name = ComponentRing.newName("endpoints");
+        TestBundles.Signed b = TestBundles.sign(TestBundles.build(base, """
+                {"name": "%s", "version": "1", "run": {"command": ["true"]}, "resources": {"memory": "64M"},
+                 "endpoints": [{"name": "http", "port": 8080}]}
+                """.formatted(name), Map.of()), key);
+        get(bundles.store(b.archive(), b.signature()));
+        TypeRecord type = get(controller.register(b.digest(), Optional.of(1))).getKey();
+        registered.add(type.getId());
+        await("an available instance", () -> live(type.getId()).stream().anyMatch(i -> i.state() == InstanceState.AVAILABLE));
+        String id = live(type.getId()).get(0).id();
+        await("its endpoint published", () -> Map.of("http", "10.0.0.2:8080").equals(published.get(id)));
+        get(controller.scale(type.getId(), 0));
+        await("its endpoint removed", () -> Map.of().equals(published.get(id)));
     }
 
     @AfterEach

@@ -47,7 +47,9 @@ public final class FakeDriver implements ContainerDriver {
         specs.put(spec.instance(), spec);
         starts.merge(spec.instance(), 1, Integer::sum);
         states.put(spec.instance(), ContainerState.RUNNING);
-        return new RunningContainer(spec.instance(), 4242, Optional.of("10.0.0.2"), Map.of());
+        Map<String, Integer> endpoints = new java.util.HashMap<>();
+        spec.manifest().endpoints().forEach(e -> endpoints.put(e.name(), e.port()));
+        return new RunningContainer(spec.instance(), 4242, Optional.of("10.0.0.2"), endpoints);
     }
 
     @Override
