@@ -3,7 +3,10 @@ package io.smalti.bench.deploy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.smalti.ring.id.Category;
+import io.smalti.ring.id.Id;
 import java.io.IOException;
+import java.security.SecureRandom;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,7 +27,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -56,6 +58,7 @@ public final class DeployBench {
     private int memoryInstances = -1;
     private List<String> drivers = List.of("lxc", "process");
     private boolean json;
+    private Path jsonOut;
     private int rawRuns = 50;
     private Path launcher = Path.of("bin/smalti");
     private Path examples = Path.of("examples/target");
@@ -77,6 +80,7 @@ public final class DeployBench {
                 case "--memory-instances" -> b.memoryInstances = Integer.parseInt(args[++i]);
                 case "--drivers" -> b.drivers = Arrays.asList(args[++i].split(","));
                 case "--json" -> b.json = true;
+                case "--json-out" -> b.jsonOut = Path.of(args[++i]);
                 case "--raw-runs" -> b.rawRuns = Integer.parseInt(args[++i]);
                 case "--launcher" -> b.launcher = Path.of(args[++i]);
                 case "--examples" -> b.examples = Path.of(args[++i]);
@@ -113,6 +117,9 @@ public final class DeployBench {
             report.set("rawLxc", rawLxc(baseRootfs));
         }
         report.put("loadavgAfter", loadavg());
+        if (jsonOut != null) {
+            Files.writeString(jsonOut, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        }
         if (json) {
             System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
         } else {
@@ -160,27 +167,61 @@ public final class DeployBench {
             List<Double> server = new ArrayList<>();
             Map<String, List<Double>> phases = new LinkedHashMap<>();
             Set<String> seen = new HashSet<>();
+            List<String> extra = new ArrayList<>();
             int failed = 0;
+            int noPlacement = 0;
             for (int k = 1; k <= instances; k++) {
+                // The instance this request placed: new, created at or after the request (same clock: one host).
+                long requestMillis = System.currentTimeMillis();
                 long t0 = System.nanoTime();
                 sendJson("PUT", api + "/v1/types/" + typeId + "/scale", JSON.createObjectNode().put("count", k));
                 JsonNode fresh = null;
+                boolean placed = false;
                 long deadline = t0 + TimeUnit.SECONDS.toNanos(90);
                 while (System.nanoTime() < deadline) {
                     for (JsonNode i : get(api + "/v1/instances?type=" + typeId).path("instances")) {
-                        if (!seen.contains(i.path("id").asText()) && i.path("state").asText().equals("available")) {
+                        String id = i.path("id").asText();
+                        if (seen.contains(id)) {
+                            continue;
+                        }
+                        Optional<Instant> created = instant(i.path("createdAt").asText(null));
+                        if (created.isPresent() && created.get().toEpochMilli() < requestMillis - 1) {
+                            // Placed before this request: the controller placed one more than asked (seen under
+                            // load); measured on the server side only, not as this request's latency.
+                            if (i.path("state").asText().equals("available")) {
+                                seen.add(id);
+                                extra.add(id);
+                                between(i.path("createdAt").asText(null), i.path("since").asText(null)).ifPresent(server::add);
+                                history(api, id, phases);
+                                log("[" + driver + "] " + id + ": placed before request " + k + " (an extra instance)");
+                            }
+                            continue;
+                        }
+                        placed = true;
+                        if (i.path("state").asText().equals("available")) {
                             fresh = i;
                         }
                     }
                     if (fresh != null) {
                         break;
                     }
+                    // Nothing placed for this request 3 s on, and an extra already fills the count: move on.
+                    if (!placed && System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(3)
+                            && availableCount(api, typeId) >= k) {
+                        break;
+                    }
                     Thread.sleep(5);
                 }
                 double ms = (System.nanoTime() - t0) / 1e6;
                 if (fresh == null) {
-                    failed++;
-                    log("[" + driver + "] instance " + k + " not available after 90 s");
+                    if (!placed) {
+                        noPlacement++;
+                        log("[" + driver + "] request " + k + " placed nothing: " + availableCount(api, typeId)
+                                + " instances are available already");
+                    } else {
+                        failed++;
+                        log("[" + driver + "] instance " + k + " not available after 90 s");
+                    }
                     continue;
                 }
                 String id = fresh.path("id").asText();
@@ -190,8 +231,9 @@ public final class DeployBench {
                 srv.ifPresent(server::add);
                 history(api, id, phases);
                 log("[" + driver + "] " + k + "/" + instances + ": " + id + " available after " + Math.round(ms) + " ms"
-                        + srv.map(s -> " (server " + Math.round(s) + " ms)").orElse(""));
+                        + srv.map(x -> " (server " + Math.round(x) + " ms)").orElse(""));
             }
+            out.put("extraInstances", extra.size()).put("requestsWithoutPlacement", noPlacement);
             out.set("createToAvailableMs", stats(client));
             out.set("createdToAvailableServerMs", stats(server));
             ObjectNode ph = out.putObject("phasesMs");
@@ -485,9 +527,7 @@ public final class DeployBench {
         for (int i = 0; i < copies; i++) {
             String name = "sdb-" + tag + "-" + i;
             ObjectNode config = JSON.createObjectNode();
-            StringBuilder hex = new StringBuilder();
-            ThreadLocalRandom.current().ints(40, 0, 16).forEach(x -> hex.append(Integer.toHexString(x)));
-            config.put("component", hex.toString());
+            config.put("component", Id.random(Category.INSTANCE, new SecureRandom()).toString());
             config.putObject("hub").put("host", endpoint.substring(0, colon))
                     .put("port", Integer.parseInt(endpoint.substring(colon + 1)))
                     .put("certificate", hub.path("certificate").asText());
@@ -670,6 +710,10 @@ public final class DeployBench {
         report.path("drivers").fields().forEachRemaining(e -> {
             JsonNode d = e.getValue();
             row(s, e.getKey() + " client", d.path("createToAvailableMs"), d.path("failed").asText());
+            if (d.path("extraInstances").asInt() > 0 || d.path("requestsWithoutPlacement").asInt() > 0) {
+                s.append(String.format(Locale.ROOT, "  (%d extra instances placed unasked, %d requests placed nothing)%n",
+                        d.path("extraInstances").asInt(), d.path("requestsWithoutPlacement").asInt()));
+            }
             row(s, e.getKey() + " server createdAt→since", d.path("createdToAvailableServerMs"), "");
             d.path("phasesMs").fields().forEachRemaining(p -> row(s, "  " + p.getKey(), p.getValue(), ""));
         });
@@ -871,6 +915,22 @@ public final class DeployBench {
             throw new IOException(method + " " + url + ": HTTP " + r.statusCode() + ": " + r.body());
         }
         return r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+    }
+
+    private static long availableCount(String api, String typeId) throws Exception {
+        long n = 0;
+        for (JsonNode i : get(api + "/v1/instances?type=" + typeId).path("instances")) {
+            n += i.path("state").asText().equals("available") ? 1 : 0;
+        }
+        return n;
+    }
+
+    private static Optional<Instant> instant(String s) {
+        try {
+            return s == null || s.isBlank() ? Optional.empty() : Optional.of(Instant.parse(s));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     private static Optional<Double> between(String from, String to) {

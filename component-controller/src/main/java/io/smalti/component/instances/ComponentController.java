@@ -235,15 +235,13 @@ public final class ComponentController implements AutoCloseable {
             InstanceView view = found.orElseThrow(() -> new NoSuchElementException("no instance " + id));
             Placement next = view.placement().toBuilder()
                     .setGoal(force ? Placement.Goal.DESTROY : Placement.Goal.TERMINATE)
-                    .setReason(force ? "destroyed by an operator" : "terminated by an operator").build();
-            CompletionStage<Void> lower = view.live()
-                    ? records.get(ComponentKeys.type(view.placement().getType()), TypeRecord.parser()).thenCompose(t -> t
-                            .map(type -> records.put(ComponentKeys.type(type.getId()),
-                                    type.toBuilder().setDesired(Math.max(0, type.getDesired() - 1)).build()))
-                            .orElse(CompletableFuture.completedFuture(null)))
-                    : CompletableFuture.completedFuture(null);
-            return lower.thenCompose(x -> records.put(ComponentKeys.placement(id), next))
-                    .thenApply(x -> new InstanceView(next, view.status()));
+                    .setReason(force ? "destroyed by an operator" : "terminated by an operator")
+                    .setByOperator(view.live() || view.placement().getByOperator())
+                    .build();
+            return records.put(ComponentKeys.placement(id), next).thenApply(x -> {
+                poke();
+                return new InstanceView(next, view.status());
+            });
         });
     }
 
@@ -352,14 +350,26 @@ public final class ComponentController implements AutoCloseable {
             if (i.live() && lost(node)) {
                 String reason = "node " + node + " lost";
                 LOG.info("Instance {} of {} is lost with its node {}; replacing it", i.id(), type.getName(), node);
-                await(records.put(ComponentKeys.status(i.id()), failed(i, reason)));
+                // The goal first: whoever sees it failed also sees that its node must destroy it.
                 await(records.put(ComponentKeys.placement(i.id()), i.placement().toBuilder()
                         .setGoal(Placement.Goal.DESTROY).setReason(reason).build()));
+                await(records.put(ComponentKeys.status(i.id()), failed(i, reason)));
             } else if (i.live()) {
                 live.add(i);
             } else if (i.state().ended() && i.status().map(s -> now - s.getSinceMillis() > FORGET_AFTER_MILLIS).orElse(false)) {
                 await(records.remove(ComponentKeys.instances(typeId), i.id()));
                 await(records.remove(ComponentKeys.placed(node), i.id()));
+            }
+        }
+        // Instances an operator ended: the type wants one fewer each. Counted here, by the one node that
+        // decides for the type, in the same round that compares live instances with the desired count.
+        List<InstanceView> endedByOperator = instances.stream()
+                .filter(i -> i.placement().getByOperator() && !i.placement().getAccounted()).toList();
+        if (!endedByOperator.isEmpty()) {
+            type = type.toBuilder().setDesired(Math.max(0, type.getDesired() - endedByOperator.size())).build();
+            await(records.put(ComponentKeys.type(typeId), type));
+            for (InstanceView i : endedByOperator) {
+                await(records.put(ComponentKeys.placement(i.id()), i.placement().toBuilder().setAccounted(true).build()));
             }
         }
         int desired = type.getUnregistered() ? 0 : type.getDesired();

@@ -204,8 +204,9 @@ public final class InstanceAgent implements AutoCloseable {
                 local.busy = true;
                 Local l = local;
                 workers.execute(() -> {
-                    report(l, InstanceState.FAILED, "its container ended (" + container.name().toLowerCase() + ")");
+                    // Cleaned up before it is reported: a failed instance has nothing left on the node.
                     driver.destroy(id);
+                    report(l, InstanceState.FAILED, "its container ended (" + container.name().toLowerCase() + ")");
                     done(l);
                 });
                 return;
@@ -260,12 +261,12 @@ public final class InstanceAgent implements AutoCloseable {
         } catch (Exception e) {
             String why = ComponentController.rootMessage(e);
             LOG.warn("Instance {} failed to start: {}", id, why);
-            report(local, InstanceState.FAILED, "cannot start: " + why);
             try {
                 driver.destroy(id);
             } catch (RuntimeException ignored) {
                 LOG.debug("Destroy after a failed start of {}: {}", id, ignored.getMessage());
             }
+            report(local, InstanceState.FAILED, "cannot start: " + why);
         } finally {
             synchronized (local) {
                 local.busy = false;

@@ -17,7 +17,7 @@ import io.smalti.component.bundles.BundleRepository;
 import io.smalti.component.records.ComponentKeys;
 import io.smalti.component.records.ComponentRecords;
 import io.smalti.component.testing.ComponentRing;
-import io.smalti.component.testing.Eventually;
+import io.smalti.ring.testing.Eventually;
 import io.smalti.component.testing.FakeDriver;
 import io.smalti.component.testing.TestBundles;
 import io.smalti.container.ContainerSpec;

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.buffer.Unpooled;
 import io.smalti.hub.router.HubSettings;
 import io.smalti.hub.router.Router;
-import io.smalti.hub.testing.Eventually;
+import io.smalti.ring.testing.Eventually;
 import io.smalti.hub.testing.OneNodeRing;
 import io.smalti.protocol.hub.Error;
 import io.smalti.protocol.hub.Frame;

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.smalti.hub.endpoint.HarnessConnection;
-import io.smalti.hub.testing.Eventually;
+import io.smalti.ring.testing.Eventually;
 import io.smalti.protocol.hub.AttributeChanged;
 import io.smalti.protocol.hub.AttributeTarget;
 import io.smalti.protocol.hub.ComponentDown;

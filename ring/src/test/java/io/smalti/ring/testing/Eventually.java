@@ -1,4 +1,4 @@
-package io.smalti.component.testing;
+package io.smalti.ring.testing;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
@@ -19,7 +19,7 @@ public final class Eventually {
                 throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
             }
             try {
-                Thread.sleep(20);
+                Thread.sleep(5);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError("interrupted waiting for " + what);
