@@ -137,6 +137,11 @@ public final class InstanceAgent implements AutoCloseable {
             Set<String> placed = records.members(ComponentKeys.placed(self)).toCompletableFuture().get(10, TimeUnit.SECONDS);
             Set<String> wanted = new HashSet<>();
             for (String id : placed) {
+                Local known = locals.get(id);
+                if (known != null && InstanceState.of(known.status.getState()) == InstanceState.DESTROYED) {
+                    wanted.add(id); // done with: no need to read it again until it is forgotten
+                    continue;
+                }
                 Optional<Placement> p = records.get(ComponentKeys.placement(id), Placement.parser()).toCompletableFuture()
                         .get(10, TimeUnit.SECONDS);
                 if (p.isEmpty() || !p.get().getNode().equals(self)) {
@@ -145,6 +150,8 @@ public final class InstanceAgent implements AutoCloseable {
                 wanted.add(id);
                 follow(p.get());
             }
+            locals.keySet().removeIf(id -> !placed.contains(id) && !locals.get(id).busy
+                    && InstanceState.of(locals.get(id).status.getState()).ended());
             // Containers nobody placed here: left by an earlier run of this agent, or placed and forgotten.
             for (String id : driver.list()) {
                 if (!wanted.contains(id) && !locals.containsKey(id)) {
