@@ -260,7 +260,7 @@ public final class DeployBench {
                     log("[" + driver + "] destroying the type");
                     send("DELETE", api + "/v1/types/" + typeId, HttpRequest.BodyPublishers.noBody(), null, Map.of());
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-                    while (System.nanoTime() < deadline && get(api + "/v1/instances?type=" + typeId).path("instances").size() > 0) {
+                    while (System.nanoTime() < deadline && notEnded(api, typeId) > 0) {
                         Thread.sleep(200);
                     }
                 } catch (Exception e) {
@@ -315,7 +315,8 @@ public final class DeployBench {
                     comp += status(c).getOrDefault("VmRSS", 0L) * 1024;
                 }
                 component.add(mib(comp));
-                memoryCgroup(pid).ifPresent(cg -> {
+                // The process driver has no container cgroup: its harness sits in the node's (shared) cgroup.
+                memoryCgroup(pid).filter(cg -> driver.equals("lxc")).ifPresent(cg -> {
                     try {
                         usage.add(mib(Long.parseLong(Files.readString(cg.resolve("memory.usage_in_bytes")).trim())));
                         Map<String, Long> ms = keyValues(cg.resolve("memory.stat"));
@@ -915,6 +916,16 @@ public final class DeployBench {
             throw new IOException(method + " " + url + ": HTTP " + r.statusCode() + ": " + r.body());
         }
         return r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+    }
+
+    /** Instances not yet destroyed or failed (ended ones stay listed for a while). */
+    private static long notEnded(String api, String typeId) throws Exception {
+        long n = 0;
+        for (JsonNode i : get(api + "/v1/instances?type=" + typeId).path("instances")) {
+            String st = i.path("state").asText();
+            n += st.equals("destroyed") || st.equals("failed") ? 0 : 1;
+        }
+        return n;
     }
 
     private static long availableCount(String api, String typeId) throws Exception {
