@@ -18,6 +18,18 @@ public interface ContainerDriver extends AutoCloseable {
      */
     RunningContainer start(ContainerSpec spec);
 
+    /**
+     * The instance has started (its harness reached the hub): from now on it runs under all the limits of its
+     * manifest. A driver may let an instance start faster than its steady-state CPU quota allows (the JVMs
+     * of the harness and component compile their code then); it applies the quota here, and at the latest
+     * after {@link #STARTUP_ALLOWANCE}. Does nothing for an instance it does not run.
+     */
+    default void started(String instance) {
+    }
+
+    /** How long an instance may start without its CPU quota at most. */
+    java.time.Duration STARTUP_ALLOWANCE = java.time.Duration.ofSeconds(30);
+
     /** Polite: SIGTERM to init (the harness forwards it to the component), waits up to grace, then kills. Blocks. */
     void stop(String instance, Duration grace);
 

@@ -151,8 +151,16 @@ class ComponentsIT {
             assertTrue(Files.readString(Path.of("/proc", Long.toString(pid), "status")).lines()
                     .anyMatch(l -> l.startsWith("NSpid:") && l.trim().endsWith("\t1") || l.matches("NSpid:\\s+\\d+\\s+1")),
                     "the harness is not PID 1 inside instance " + e.getKey());
-            // Its memory limit is the manifest's, in force in its cgroup.
+            // Its memory limit is the manifest's, in force in its cgroup; so is its CPU share (0.5 of a core),
+            // once it has started.
             assertEquals(ECHO_MEMORY, memoryLimit(pid), "memory limit of instance " + e.getKey());
+            Dist.await(Duration.ofSeconds(10), "the CPU quota of instance " + e.getKey(), () -> {
+                try {
+                    return "50000".equals(cgroupValue(pid, "cpu", "cpu.cfs_quota_us")) ? true : null;
+                } catch (IOException x) {
+                    return null;
+                }
+            });
             // It sees its own processes only: the harness and its component, both of this instance.
             List<String> visible = visibleProcesses(pid);
             assertEquals(2, visible.size(), "processes visible in instance " + e.getKey() + ": " + visible);
@@ -198,6 +206,17 @@ class ComponentsIT {
             }
         }
         throw new AssertionError("no memory cgroup for pid " + pid);
+    }
+
+    /** A cgroup v1 file of the process's cgroup in the hierarchy with {@code controller}. */
+    private static String cgroupValue(long pid, String controller, String file) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"))) {
+            String[] parts = line.split(":", 3);
+            if (List.of(parts[1].split(",")).contains(controller)) {
+                return Files.readString(Path.of("/sys/fs/cgroup", parts[1], parts[2], file)).trim();
+            }
+        }
+        return null;
     }
 
     /** The environments of the processes the container's own /proc shows. */

@@ -45,6 +45,16 @@ final class ComponentWiring {
         ContainerSettings cs = ContainerSettings.defaults(settings.name(), settings.dataDir().resolve("containers"))
                 .withNetwork(mode, bridge, cidr)
                 .withHubHostForHostMode(hubHost);
+        // Harnesses map their classes from an archive one harness run makes (in the background, once).
+        Path archive = HarnessArchive.path(settings.dataDir().resolve("harness-cds"), cs);
+        List<String> options = new ArrayList<>(cs.jvmOptions());
+        options.add("-XX:SharedArchiveFile=" + archive);
+        ContainerSettings plain = cs;
+        cs = cs.withHarness(cs.javaExecutable(), cs.harnessClasspath(), options);
+        Thread maker = new Thread(() -> HarnessArchive.ensure(archive, plain, hubHost, hub.port(), hub.certificatePem()),
+                "harness-archive");
+        maker.setDaemon(true);
+        maker.start();
         ContainerDriver driver = switch (driverName) {
             case "lxc" -> new LxcDriver(cs);
             case "process" -> new ProcessDriver(cs);

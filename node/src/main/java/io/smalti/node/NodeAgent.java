@@ -146,7 +146,7 @@ public final class NodeAgent {
                 () -> binding.unbind().thenApply(x -> Done.getInstance()));
         // A node that stops takes its instances with it: the others replace them (a SIGKILLed agent's
         // containers are destroyed by its next run).
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "stop-instances", () -> CompletableFuture.supplyAsync(() -> {
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-instances", () -> CompletableFuture.supplyAsync(() -> {
             components.close();
             var driver = components.agent().driver();
             List<String> left = driver.list();

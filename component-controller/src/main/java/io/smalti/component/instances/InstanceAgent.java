@@ -225,6 +225,7 @@ public final class InstanceAgent implements AutoCloseable {
                             System.currentTimeMillis() - p.getCreatedAtMillis());
                 }
                 report(local, InstanceState.AVAILABLE, "its harness is connected to the hub on " + self);
+                workers.execute(() -> driver.started(id)); // its start-up CPU allowance is over
                 if (!local.endpoints.isEmpty()) {
                     endpoints.publish(id, local.endpoints, local.endpoints.keySet());
                 }

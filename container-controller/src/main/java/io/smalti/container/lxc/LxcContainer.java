@@ -27,6 +27,7 @@ final class LxcContainer implements AutoCloseable {
     private static final int SAVE_CONFIG = 208;
     private static final int GET_CONFIG_ITEM = 272;
     private static final int GET_CGROUP_ITEM = 312;
+    private static final int SET_CGROUP_ITEM = 320;
 
     private final LxcLibrary lib;
     private final String name;
@@ -129,6 +130,11 @@ final class LxcContainer implements AutoCloseable {
             return null;
         }
         return m.getString(0).strip();
+    }
+
+    /** Writes a cgroup file of the running container (e.g. "cpu.cfs_quota_us"); false when liblxc refused. */
+    boolean setCgroupItem(String item, String value) {
+        return callBool(SET_CGROUP_ITEM, item, value);
     }
 
     String errorSuffix() {

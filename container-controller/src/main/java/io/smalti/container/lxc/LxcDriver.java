@@ -65,6 +65,14 @@ public final class LxcDriver implements ContainerDriver {
     private final Path configPath;
     private final Subnet subnet;
     private final Object lock = new Object();
+    private static final String SHARED_ARCHIVE_OPTION = "-XX:SharedArchiveFile=";
+    /** Applies CPU quotas when an instance's start-up allowance runs out. */
+    private final java.util.concurrent.ScheduledExecutorService quotaTimer =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "lxc-cpu-quota");
+                t.setDaemon(true);
+                return t;
+            });
 
     /** Loads liblxc and checks its version; throws {@link ContainerException} saying why lxc cannot be used. */
     public LxcDriver(ContainerSettings settings) {
@@ -87,6 +95,8 @@ public final class LxcDriver implements ContainerDriver {
             throw new ContainerException("cannot create " + configPath + ": " + e, e);
         }
         removeOrphanContainers();
+        // Containers an earlier run started: their start-up is long over.
+        store.ids().forEach(this::started);
     }
 
     static LxcLibrary loadLibrary() {
@@ -158,6 +168,7 @@ public final class LxcDriver implements ContainerDriver {
                         .put("bundleRoot", spec.bundleRoot().toAbsolutePath().toString());
                 address.ifPresent(a -> record.put("address", a).put("veth", vethName(id)));
                 record.putPOJO("endpoints", endpoints);
+                record.put("cpuQuotaUs", cpuQuota(spec.manifest().resources()));
                 store.write(id, record); // first: a crash from here on leaves a dir that list() and destroy() see
 
                 Path upper = dir.resolve("upper");
@@ -217,6 +228,7 @@ public final class LxcDriver implements ContainerDriver {
                         + " init pid {}{}", id, name, (tEnd - t0) / 1_000_000, (tPrepared - t0) / 1_000_000,
                         (tStarted - tPrepared) / 1_000_000, (tEnd - tStarted) / 1_000_000, initPid,
                         address.map(a -> ", address " + a).orElse(""));
+                quotaTimer.schedule(() -> started(id), STARTUP_ALLOWANCE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
                 return new RunningContainer(id, initPid, address, endpoints);
             } catch (IOException | RuntimeException e) {
                 try {
@@ -277,22 +289,51 @@ public final class LxcDriver implements ContainerDriver {
         return cfg;
     }
 
+    /** The manifest's CPU share as a CFS quota per period (at least 1 ms). */
+    static long cpuQuota(Manifest.Resources r) {
+        return Math.max(1000, Math.round(r.cpu() * CPU_PERIOD_US));
+    }
+
+    /** Applies the CPU quota recorded for the instance, once (the start-up allowance is over). */
+    @Override
+    public void started(String instance) {
+        Optional<com.fasterxml.jackson.databind.JsonNode> record = store.read(instance);
+        if (record.isEmpty() || !record.get().has("cpuQuotaUs") || record.get().path("cpuLimited").asBoolean()) {
+            return;
+        }
+        long quota = record.get().path("cpuQuotaUs").asLong();
+        synchronized (lock) {
+            try (LxcContainer c = new LxcContainer(lxc, containerName(instance), configPath.toString())) {
+                if (!c.isRunning()) {
+                    return;
+                }
+                boolean ok = Cgroups.v1Memory() ? c.setCgroupItem("cpu.cfs_quota_us", Long.toString(quota))
+                        : c.setCgroupItem("cpu.max", quota + " " + CPU_PERIOD_US);
+                if (!ok) {
+                    LOG.warn("instance {}: liblxc could not set its CPU quota ({} us per {} us){}", instance, quota,
+                            CPU_PERIOD_US, c.errorSuffix());
+                    return;
+                }
+            }
+            store.read(instance).ifPresent(r -> store.write(instance, ((ObjectNode) r).put("cpuLimited", true)));
+        }
+        LOG.debug("instance {}: CPU quota {} us per {} us in force", instance, quota, CPU_PERIOD_US);
+    }
+
     /** Limits through the keys of the hierarchy this host has: v1 controllers, else pure v2. */
     private static void limits(LxcConfig cfg, Manifest.Resources r) {
         long memory = r.memoryBytes();
-        long quota = Math.max(1000, Math.round(r.cpu() * CPU_PERIOD_US));
         if (Cgroups.v1Memory()) {
             cfg.set("lxc.cgroup.memory.limit_in_bytes", Long.toString(memory));
             Path own = Cgroups.selfMemory();
             if (own != null && Files.exists(own.resolve("memory.memsw.limit_in_bytes"))) {
                 cfg.set("lxc.cgroup.memory.memsw.limit_in_bytes", Long.toString(memory)); // no swap beyond it
             }
+            // The CPU quota comes once the instance has started (see started()): its JVMs start unthrottled.
             cfg.set("lxc.cgroup.cpu.cfs_period_us", Long.toString(CPU_PERIOD_US));
-            cfg.set("lxc.cgroup.cpu.cfs_quota_us", Long.toString(quota));
             cfg.set("lxc.cgroup.pids.max", Integer.toString(r.pids()));
         } else {
             cfg.set("lxc.cgroup2.memory.max", Long.toString(memory));
-            cfg.set("lxc.cgroup2.cpu.max", quota + " " + CPU_PERIOD_US);
             cfg.set("lxc.cgroup2.pids.max", Integer.toString(r.pids()));
         }
     }
@@ -315,6 +356,12 @@ public final class LxcDriver implements ContainerDriver {
         for (Path entry : settings.harnessClasspath()) {
             Path abs = entry.toAbsolutePath().normalize();
             wanted.add(Files.isDirectory(abs) ? abs : abs.getParent());
+        }
+        // The harness's class-data archive, when its options name one (it starts faster with it).
+        for (String option : settings.jvmOptions()) {
+            if (option.startsWith(SHARED_ARCHIVE_OPTION)) {
+                wanted.add(Path.of(option.substring(SHARED_ARCHIVE_OPTION.length())).toAbsolutePath().normalize().getParent());
+            }
         }
         // Drop paths already inside another mounted path: the outer bind shows them.
         List<Path> out = new ArrayList<>();
@@ -586,6 +633,7 @@ public final class LxcDriver implements ContainerDriver {
     @Override
     public void close() {
         // Containers keep running; liblxc holds nothing between calls (each opens and puts its own object).
+        quotaTimer.shutdownNow();
     }
 
     /**

@@ -137,6 +137,9 @@ class LxcDriverTest {
         // Limits in force, usage readable.
         assertEquals(Long.toString(64L << 20), driver.cgroupItem(id, "memory.limit_in_bytes").orElseThrow());
         assertEquals("50", driver.cgroupItem(id, "pids.max").orElseThrow());
+        // The CPU quota only once the instance has started: its JVMs start unthrottled.
+        assertEquals("-1", driver.cgroupItem(id, "cpu.cfs_quota_us").orElseThrow());
+        driver.started(id);
         assertEquals("50000", driver.cgroupItem(id, "cpu.cfs_quota_us").orElseThrow());
         Usage usage = driver.usage(id).orElseThrow();
         assertTrue(usage.pids() >= 1 && usage.memoryBytes() > 0, usage.toString());
