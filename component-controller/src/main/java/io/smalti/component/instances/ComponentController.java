@@ -60,6 +60,12 @@ public final class ComponentController implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final AtomicBoolean running = new AtomicBoolean();
     private final Map<String, Long> unavailableSince = new ConcurrentHashMap<>();
+    /**
+     * Per type, the instances this node placed in the last seconds: they count as live even if a read does
+     * not show them yet, so a round never places the same instance twice.
+     */
+    private final Map<String, Map<String, Long>> recentlyPlaced = new ConcurrentHashMap<>();
+    private static final long RECENT_MILLIS = 10_000;
     /** Per type: no new instances before this time (its instances keep failing to start or run). */
     private final Map<String, Long> holdUntil = new ConcurrentHashMap<>();
     /** Failures within this window that make the scaler back off. */
@@ -375,8 +381,9 @@ public final class ComponentController implements AutoCloseable {
         int desired = type.getUnregistered() ? 0 : type.getDesired();
         // Instances on drained nodes do not count: replacements start elsewhere, then they are terminated.
         List<InstanceView> counted = live.stream().filter(i -> !drained.getOrDefault(i.placement().getNode(), false)).toList();
-        if (counted.size() < desired && !crashLooping(type, instances, now)) {
-            place(ring, type, counted, desired - counted.size(), drained);
+        int unseen = unseenPlacements(typeId, instances, now);
+        if (counted.size() + unseen < desired && !crashLooping(type, instances, now)) {
+            place(ring, type, counted, desired - counted.size() - unseen, drained);
         }
         long availableCounted = counted.stream().filter(i -> i.state() == InstanceState.AVAILABLE).count();
         for (InstanceView i : live) {
@@ -393,6 +400,21 @@ public final class ComponentController implements AutoCloseable {
                 terminate(i, type.getUnregistered() ? "its type was unregistered" : "scaled down to " + desired);
             }
         }
+    }
+
+    /** How many instances this node placed for the type lately that the ring's answer did not show yet. */
+    private int unseenPlacements(String typeId, List<InstanceView> instances, long now) {
+        Map<String, Long> recent = recentlyPlaced.get(typeId);
+        if (recent == null) {
+            return 0;
+        }
+        Set<String> read = new java.util.HashSet<>();
+        instances.forEach(i -> read.add(i.id()));
+        recent.entrySet().removeIf(e -> read.contains(e.getKey()) || now - e.getValue() > RECENT_MILLIS);
+        if (!recent.isEmpty()) {
+            LOG.info("Instances {} of type {} placed lately are not in the ring's answer yet; counting them", recent.keySet(), typeId);
+        }
+        return recent.size();
     }
 
     /**
@@ -472,6 +494,7 @@ public final class ComponentController implements AutoCloseable {
             await(records.put(ComponentKeys.placement(id), placement));
             await(records.add(ComponentKeys.instances(type.getId()), id));
             await(records.add(ComponentKeys.placed(node.get()), id));
+            recentlyPlaced.computeIfAbsent(type.getId(), t -> new ConcurrentHashMap<>()).put(id, now);
             LOG.info("Placed instance {} of {} on {}", id, type.getName(), node.get());
         }
     }
