@@ -98,6 +98,38 @@ final class ComponentWiring {
         });
     }
 
+    /**
+     * A node that stops takes its instances with it (the others replace them; a SIGKILLed agent's containers
+     * are destroyed by its next run): stops the agents, then stops and destroys every container at once, each
+     * with a short grace, and removes the bridge.
+     */
+    static void stop(Components components, NodeSettings settings) {
+        components.close();
+        ContainerDriver driver = components.agent().driver();
+        List<String> left = driver.list();
+        java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.max(1, Math.min(16, left.size())));
+        List<java.util.concurrent.CompletableFuture<Void>> stops = left.stream()
+                .map(id -> java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    try {
+                        driver.stop(id, Duration.ofSeconds(2));
+                        driver.destroy(id);
+                    } catch (RuntimeException e) {
+                        LOG.warn("Cannot destroy instance {}: {}", id, e.getMessage());
+                    }
+                }, stoppers)).toList();
+        java.util.concurrent.CompletableFuture.allOf(stops.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
+        stoppers.shutdown();
+        if (!left.isEmpty()) {
+            LOG.info("Destroyed this node's {} instance(s)", left.size());
+        }
+        boolean lxc = driver.name().equals("lxc");
+        driver.close();
+        if (lxc) {
+            removeBridge(settings);
+        }
+    }
+
     /** Removes this node's container bridge when no container uses it any more (after the node destroyed its own). */
     static void removeBridge(NodeSettings settings) {
         Config c = settings.config().getConfig("smalti.components");

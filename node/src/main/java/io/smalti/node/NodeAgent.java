@@ -118,19 +118,7 @@ public final class NodeAgent {
             agent.stop();
             throw new IllegalStateException("cannot start the component agents: " + rootMessage(e), e);
         }
-        // Other nodes' life-cycles as this node sees them: offline while unreachable, failed after 30 s.
-        io.smalti.node.controller.PeerView peers = new io.smalti.node.controller.PeerView(Duration.ofSeconds(30),
-                Duration.ofMinutes(10), java.time.Clock.systemUTC());
-        system.scheduler().scheduleAtFixedRate(Duration.ZERO, Duration.ofSeconds(1), () -> {
-            java.util.Map<String, Boolean> seen = new java.util.HashMap<>();
-            members.all().forEach((name, node) -> {
-                if (!node.status().equals(org.apache.pekko.cluster.MemberStatus.removed())
-                        && !node.status().equals(org.apache.pekko.cluster.MemberStatus.down())) {
-                    seen.put(name, node.reachable());
-                }
-            });
-            peers.observe(seen);
-        }, system.executionContext());
+        io.smalti.node.controller.PeerView peers = watchPeers(system, members);
         RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, peers, startedAt);
         ServerBinding binding;
         try {
@@ -147,30 +135,7 @@ public final class NodeAgent {
         // A node that stops takes its instances with it: the others replace them (a SIGKILLed agent's
         // containers are destroyed by its next run).
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-instances", () -> CompletableFuture.supplyAsync(() -> {
-            components.close();
-            var driver = components.agent().driver();
-            List<String> left = driver.list();
-            // All at once: each gets a short grace; the phase has its own (longer) timeout.
-            java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newFixedThreadPool(
-                    Math.max(1, Math.min(16, left.size())));
-            List<CompletableFuture<Void>> stops = left.stream().map(id -> CompletableFuture.runAsync(() -> {
-                try {
-                    driver.stop(id, Duration.ofSeconds(2));
-                    driver.destroy(id);
-                } catch (RuntimeException e) {
-                    LOG.warn("Cannot destroy instance {}: {}", id, e.getMessage());
-                }
-            }, stoppers)).toList();
-            CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
-            stoppers.shutdown();
-            if (!left.isEmpty()) {
-                LOG.info("Destroyed this node's {} instance(s)", left.size());
-            }
-            boolean lxc = driver.name().equals("lxc");
-            driver.close();
-            if (lxc) {
-                ComponentWiring.removeBridge(settings);
-            }
+            ComponentWiring.stop(components, settings);
             return Done.getInstance();
         }));
         // Harnesses reconnect to the node's next run (or say their component is gone); stop taking frames first.
@@ -210,6 +175,23 @@ public final class NodeAgent {
         });
         system.getWhenTerminated().thenRun(lock::close);
         return agent;
+    }
+
+    /** Other nodes' life-cycles as this node sees them (offline while unreachable, failed after 30 s), every second. */
+    private static io.smalti.node.controller.PeerView watchPeers(ActorSystem<Void> system, ClusterMembers members) {
+        io.smalti.node.controller.PeerView peers = new io.smalti.node.controller.PeerView(Duration.ofSeconds(30),
+                Duration.ofMinutes(10), java.time.Clock.systemUTC());
+        system.scheduler().scheduleAtFixedRate(Duration.ZERO, Duration.ofSeconds(1), () -> {
+            java.util.Map<String, Boolean> seen = new java.util.HashMap<>();
+            members.all().forEach((name, node) -> {
+                if (!node.status().equals(org.apache.pekko.cluster.MemberStatus.removed())
+                        && !node.status().equals(org.apache.pekko.cluster.MemberStatus.down())) {
+                    seen.put(name, node.reachable());
+                }
+            });
+            peers.observe(seen);
+        }, system.executionContext());
+        return peers;
     }
 
     private static Optional<Ring> loadStoredRing(RingStore store) {

@@ -53,6 +53,23 @@ class VnodeClusterTest {
 
     record Node(String name, ActorSystem<Void> system, RingView ring, Vnodes vnodes, KvClient kv) {}
 
+    /**
+     * A W=2 put as a client would make it: retried (after 500 ms) when too few replicas were reachable, which
+     * a burst of 500 writes on a loaded 2-core machine can cause for a moment (a heartbeat late on the loopback).
+     */
+    private static CompletableFuture<KvClient.Written> putRetrying(Node via, String key, ByteString value, int attempts) {
+        return via.kv().put(key, value, 2).toCompletableFuture().handle((w, e) -> {
+            if (e == null) {
+                return CompletableFuture.completedFuture(w);
+            }
+            if (attempts <= 1) {
+                return CompletableFuture.<KvClient.Written>failedFuture(e);
+            }
+            return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS))
+                    .thenCompose(x -> putRetrying(via, key, value, attempts - 1));
+        }).thenCompose(f -> f);
+    }
+
     Node start(String name) {
         Path data = dir.resolve(name);
         data.toFile().mkdirs();
@@ -110,7 +127,7 @@ class VnodeClusterTest {
             // Every fourth value is 40 KB: a vnode's records then exceed one cluster message (256 KiB),
             // so handoff and repair must page them.
             ByteString value = ByteString.copyFromUtf8("v" + i + (i % 4 == 0 ? "x".repeat(40_000) : ""));
-            puts.add(via.kv().put(key, value, 2).toCompletableFuture()
+            puts.add(putRetrying(via, key, value, 3)
                     .thenAccept(w -> {
                         assertTrue(w.acks() >= 2, "W=2 acknowledged");
                         synchronized (written) {
