@@ -182,6 +182,17 @@ public final class InstanceAgent implements AutoCloseable {
             if (state.live() && driver.state(id) == ContainerState.RUNNING) {
                 local.started = true; // survived a restart of this agent: adopt it
                 LOG.info("Adopting running instance {}", id);
+            } else if (state.live() && state != InstanceState.PREPARING && p.getGoal() == Placement.Goal.RUN) {
+                // It had started under an earlier run of this agent and its container is gone (the node
+                // stopped, or the machine restarted): it failed; the controller starts a replacement.
+                local.busy = true;
+                Local l = local;
+                workers.execute(() -> {
+                    driver.destroy(id);
+                    report(l, InstanceState.FAILED, "its container was gone when node " + self + " started again");
+                    done(l);
+                });
+                return;
             }
         }
         synchronized (local) {

@@ -522,6 +522,21 @@ class ComponentControllerTest {
     }
 
     @Test
+    void anInstanceWhoseContainerIsGoneAfterARestartFailsAndIsReplaced() throws Exception {
+        TypeRecord type = register(ComponentRing.newName("restart"));
+        get(controller.scale(type.getId(), 1));
+        InstanceView before = awaitAvailable(type.getId(), 1).get(0);
+        agent.close();
+        driver.vanish(before.id());
+        agent = newAgent();
+        awaitState(before.id(), InstanceState.FAILED);
+        assertTrue(instance(before.id()).status().orElseThrow().getReason().contains("its container was gone"));
+        InstanceView replacement = awaitAvailable(type.getId(), 1).get(0);
+        assertNotEquals(before.id(), replacement.id());
+        assertEquals(1, driver.starts(before.id()), "the failed one is not started again");
+    }
+
+    @Test
     void containersNobodyPlacedHereAreDestroyed() throws Exception {
         String stray = Id.random(Category.INSTANCE, ThreadLocalRandom.current()).toString();
         Manifest manifest = Manifest.parse(TestBundles.manifest("stray", "1", "64M").getBytes(StandardCharsets.UTF_8));

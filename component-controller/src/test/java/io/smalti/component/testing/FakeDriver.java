@@ -87,6 +87,11 @@ public final class FakeDriver implements ContainerDriver {
         states.computeIfPresent(instance, (k, v) -> ContainerState.STOPPED);
     }
 
+    /** The container is gone without a trace, as after the node's machine restarted. */
+    public void vanish(String instance) {
+        states.remove(instance);
+    }
+
     /** From now on, starting an instance of the bundle named so fails. */
     public void refuse(String bundleName) {
         refusedBundles.add(bundleName);
