@@ -149,7 +149,10 @@ public final class RestApi extends AllDirectives {
         List<java.util.concurrent.CompletableFuture<NodeBody>> out = new ArrayList<>();
         String leaderName = null;
         var controller = components.controller();
-        var instances = controller.instances().toCompletableFuture().exceptionally(e -> List.of());
+        // What the component controller knows of the nodes is shown when the ring answers within a second
+        // (it may not while the ring forms): the membership must always be answered at once.
+        var instances = controller.instances().toCompletableFuture()
+                .completeOnTimeout(null, 1, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> null);
         for (Member m : state.getMembers()) {
             String name = NodeNames.of(m);
             boolean isLeader = m.address().equals(leader);
@@ -160,7 +163,9 @@ public final class RestApi extends AllDirectives {
             boolean reachable = !unreachable.contains(m);
             var seen = peers.peer(name).filter(p -> p.state() == io.smalti.node.controller.NodeState.OFFLINE
                     || p.state() == io.smalti.node.controller.NodeState.FAILED);
-            out.add(controller.nodeStatus(name).toCompletableFuture().exceptionally(e -> java.util.Optional.empty())
+            out.add(controller.nodeStatus(name).toCompletableFuture()
+                    .completeOnTimeout(java.util.Optional.empty(), 1, java.util.concurrent.TimeUnit.SECONDS)
+                    .exceptionally(e -> java.util.Optional.empty())
                     .thenCombine(instances, (st, all) -> new NodeBody(name, NodeNames.hostPort(m), statusName(m.status()),
                     reachable, isLeader, m.address().equals(cluster.selfMember().address()),
                     info == null ? null : info.getApiUrl(), info == null ? null : info.getVersion(),
@@ -171,7 +176,7 @@ public final class RestApi extends AllDirectives {
                             .orElse(!reachable ? "offline" : st.map(x -> x.getState()).orElse(null)),
                     seen.map(p -> p.reason()).orElse(st.map(x -> x.getReason()).filter(x -> !x.isEmpty()).orElse(null)),
                     st.map(RestApi::metrics).orElse(null),
-                    (int) all.stream().filter(i -> i.live() && i.placement().getNode().equals(name)).count(),
+                    all == null ? null : (int) all.stream().filter(i -> i.live() && i.placement().getNode().equals(name)).count(),
                     st.map(x -> x.getDriver()).filter(x -> !x.isEmpty()).orElse(null))));
         }
         // Nodes that left the membership are remembered, offline then failed, until forgotten.
