@@ -20,10 +20,8 @@ import picocli.CommandLine.Spec;
         subcommands = {NodeCommand.Drain.class, NodeCommand.Undrain.class})
 final class NodeCommand {
 
-    @Command(name = "drain", mixinStandardHelpOptions = true,
-            description = "Marks the node unavailable: it takes no new instances and its instances move to other "
-                    + "nodes. It stays a cluster member; smalti node undrain brings it back.")
-    static final class Drain implements Callable<Integer> {
+    /** POST /v1/nodes/NAME/ACTION and one line saying what became of the node ({@code --json}: the body). */
+    abstract static class Change implements Callable<Integer> {
         @Mixin
         Smalti.NodeOptions options = new Smalti.NodeOptions();
 
@@ -33,47 +31,53 @@ final class NodeCommand {
         @Spec
         CommandSpec spec;
 
+        abstract String action();
+
+        /** The line printed after the node's name. */
+        abstract String outcome(JsonNode body);
+
         @Override
         public Integer call() {
             JsonNode body = Hub.request(options.client(), options, "POST",
-                    "/v1/nodes/" + Hub.segment(name) + "/drain", null, null);
+                    "/v1/nodes/" + Hub.segment(name) + "/" + action(), null, null);
             PrintWriter out = spec.commandLine().getOut();
             if (options.json) {
                 Smalti.printJson(out, body);
             } else {
-                out.printf("node %s is %s; moving %s to other nodes%n", Hub.oneLine(body.path("node").asText(name)),
-                        Hub.oneLine(body.path("state").asText("unavailable")),
-                        Components.plural(body.path("moving").asLong(), "instance"));
+                out.printf("node %s is %s%n", Hub.oneLine(body.path("node").asText(name)), outcome(body));
             }
             return 0;
         }
     }
 
-    @Command(name = "undrain", mixinStandardHelpOptions = true,
-            description = "Puts a drained node back in service: it takes new instances again.")
-    static final class Undrain implements Callable<Integer> {
-        @Mixin
-        Smalti.NodeOptions options = new Smalti.NodeOptions();
-
-        @Parameters(paramLabel = "NAME", description = "The node's name (smalti nodes lists them).")
-        String name;
-
-        @Spec
-        CommandSpec spec;
+    @Command(name = "drain", mixinStandardHelpOptions = true,
+            description = "Marks the node unavailable: it takes no new instances and its instances move to other "
+                    + "nodes. It stays a cluster member; smalti node undrain brings it back.")
+    static final class Drain extends Change {
+        @Override
+        String action() {
+            return "drain";
+        }
 
         @Override
-        public Integer call() {
-            JsonNode body = Hub.request(options.client(), options, "POST",
-                    "/v1/nodes/" + Hub.segment(name) + "/undrain", null, null);
-            PrintWriter out = spec.commandLine().getOut();
-            if (options.json) {
-                Smalti.printJson(out, body);
-            } else {
-                String state = Components.text(body.path("state"));
-                out.printf("node %s is %s%n", Hub.oneLine(body.path("node").asText(name)),
-                        state == null ? "back in service" : Hub.oneLine(state));
-            }
-            return 0;
+        String outcome(JsonNode body) {
+            return Hub.oneLine(body.path("state").asText("unavailable")) + "; moving "
+                    + Components.plural(body.path("moving").asLong(), "instance") + " to other nodes";
+        }
+    }
+
+    @Command(name = "undrain", mixinStandardHelpOptions = true,
+            description = "Puts a drained node back in service: it takes new instances again.")
+    static final class Undrain extends Change {
+        @Override
+        String action() {
+            return "undrain";
+        }
+
+        @Override
+        String outcome(JsonNode body) {
+            String state = Components.text(body.path("state"));
+            return state == null ? "back in service" : Hub.oneLine(state);
         }
     }
 }

@@ -3,6 +3,7 @@ package io.smalti.node;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.smalti.container.ContainerSettings;
+import io.smalti.container.HarnessLaunch;
 import io.smalti.ring.id.Category;
 import io.smalti.ring.id.Id;
 import java.io.IOException;
@@ -64,13 +65,11 @@ final class HarnessArchive {
         try {
             Files.createDirectories(archive.getParent());
             Files.deleteIfExists(tmp);
-            List<String> cmd = new ArrayList<>();
-            cmd.add(settings.javaExecutable().toString());
-            cmd.addAll(settings.jvmOptions().stream().filter(o -> !o.startsWith("-XX:SharedArchiveFile=")).toList());
-            cmd.add("-XX:ArchiveClassesAtExit=" + tmp);
-            cmd.add("-cp");
-            cmd.add(String.join(java.io.File.pathSeparator, settings.harnessClasspath().stream().map(Path::toString).toList()));
-            cmd.add(ContainerSettings.HARNESS_MAIN);
+            // The harness exactly as the drivers launch it, plus the option that writes the archive.
+            List<String> options = new ArrayList<>(settings.jvmOptions());
+            options.add("-XX:ArchiveClassesAtExit=" + tmp);
+            List<String> cmd = HarnessLaunch.command(settings.withHarness(settings.javaExecutable(),
+                    settings.harnessClasspath(), options));
             ObjectNode config = new ObjectMapper().createObjectNode();
             config.put("component", Id.random(Category.INSTANCE, new SecureRandom()).toString());
             config.putObject("hub").put("host", hubHost).put("port", hubPort).put("certificate", certificatePem);

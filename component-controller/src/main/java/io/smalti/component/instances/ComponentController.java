@@ -170,8 +170,8 @@ public final class ComponentController implements AutoCloseable {
             return records.get(ComponentKeys.type(idOrName.toLowerCase(java.util.Locale.ROOT)), TypeRecord.parser())
                     .thenApply(t -> t.orElseThrow(() -> new NoSuchElementException("no component type " + idOrName)));
         }
-        return types().thenApply(all -> {
-            List<TypeRecord> named = all.stream().map(TypeView::type)
+        return typeRecords().thenApply(all -> {
+            List<TypeRecord> named = all.stream()
                     .filter(t -> t.getName().equals(idOrName) && !t.getUnregistered()).toList();
             if (named.isEmpty()) {
                 throw new NoSuchElementException("no component type is named " + idOrName);
@@ -198,15 +198,19 @@ public final class ComponentController implements AutoCloseable {
 
     /** Every type ever registered (unregistered ones included, marked), with instance counts. */
     public CompletionStage<List<TypeView>> types() {
+        return typeRecords().thenCompose(types -> all(types.stream()
+                .map(t -> instancesOf(t.getId()).thenApply(list -> new TypeView(t,
+                        (int) list.stream().filter(InstanceView::live).count(),
+                        (int) list.stream().filter(i -> i.live() && i.state() == InstanceState.AVAILABLE).count())))
+                .toList()));
+    }
+
+    /** Every type ever registered, sorted by name then id; its records only (no instance is read). */
+    public CompletionStage<List<TypeRecord>> typeRecords() {
         return records.members(ComponentKeys.TYPE_INDEX).thenCompose(ids -> all(ids.stream()
-                .map(id -> records.get(ComponentKeys.type(id), TypeRecord.parser()).thenCompose(t -> t.isEmpty()
-                        ? CompletableFuture.completedFuture(Optional.<TypeView>empty())
-                        : instancesOf(id).thenApply(list -> Optional.of(new TypeView(t.get(),
-                                (int) list.stream().filter(InstanceView::live).count(),
-                                (int) list.stream().filter(i -> i.live() && i.state() == InstanceState.AVAILABLE).count())))))
-                .toList()))
+                .map(id -> records.get(ComponentKeys.type(id), TypeRecord.parser())).toList()))
                 .thenApply(list -> list.stream().flatMap(Optional::stream)
-                        .sorted(Comparator.comparing((TypeView v) -> v.type().getName()).thenComparing(v -> v.type().getId()))
+                        .sorted(Comparator.comparing(TypeRecord::getName).thenComparing(TypeRecord::getId))
                         .toList());
     }
 
@@ -289,10 +293,14 @@ public final class ComponentController implements AutoCloseable {
             }
             trackUnavailable(ring.get());
             Set<String> typeIds = records.members(ComponentKeys.TYPE_INDEX).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            Map<String, Boolean> drained = null; // read once per round, and only when this node decides for a type
             for (String typeId : typeIds) {
                 if (controls(ring.get(), typeId)) {
                     try {
-                        reconcile(ring.get(), typeId);
+                        if (drained == null) {
+                            drained = drainMarks(ring.get());
+                        }
+                        reconcile(ring.get(), typeId, drained);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         return; // closing
@@ -338,7 +346,16 @@ public final class ComponentController implements AutoCloseable {
         return since != null && System.currentTimeMillis() - since >= lostAfter.toMillis();
     }
 
-    private void reconcile(Ring ring, String typeId) throws Exception {
+    /** The operators' drain marks of the ring's nodes. */
+    private Map<String, Boolean> drainMarks(Ring ring) throws Exception {
+        Map<String, Boolean> drained = new HashMap<>();
+        for (String node : ring.nodes()) {
+            drained.put(node, await(drained(node)));
+        }
+        return drained;
+    }
+
+    private void reconcile(Ring ring, String typeId, Map<String, Boolean> drained) throws Exception {
         Optional<TypeRecord> found = records.get(ComponentKeys.type(typeId), TypeRecord.parser()).toCompletableFuture().get(10, TimeUnit.SECONDS);
         if (found.isEmpty()) {
             return;
@@ -346,10 +363,6 @@ public final class ComponentController implements AutoCloseable {
         TypeRecord type = found.get();
         List<InstanceView> instances = instancesOf(typeId).toCompletableFuture().get(10, TimeUnit.SECONDS);
         long now = System.currentTimeMillis();
-        Map<String, Boolean> drained = new HashMap<>();
-        for (String node : ring.nodes()) {
-            drained.put(node, drained(node).toCompletableFuture().get(10, TimeUnit.SECONDS));
-        }
         List<InstanceView> live = new ArrayList<>();
         for (InstanceView i : instances) {
             String node = i.placement().getNode();

@@ -127,8 +127,8 @@ final class ComponentRoutes extends AllDirectives {
         if (idOrName.length() == io.smalti.ring.id.Id.TEXT_LENGTH) {
             return c.type(idOrName).thenCompose(t -> c.instancesOf(t.getId()));
         }
-        return c.types().thenCompose(types -> {
-            List<String> ids = types.stream().map(ComponentController.TypeView::type)
+        return c.typeRecords().thenCompose(types -> {
+            List<String> ids = types.stream()
                     .filter(t -> t.getName().equals(idOrName)).map(TypeRecord::getId).toList();
             if (ids.isEmpty()) {
                 throw new java.util.NoSuchElementException("no component type is named " + idOrName);
@@ -156,9 +156,9 @@ final class ComponentRoutes extends AllDirectives {
     }
 
     private CompletionStage<List<InstanceBody>> withTypeNames(List<InstanceView> views, boolean history) {
-        return components.controller().types().thenApply(types -> views.stream()
+        return components.controller().typeRecords().thenApply(types -> views.stream()
                 .sorted(Comparator.comparing((InstanceView v) -> v.placement().getCreatedAtMillis()))
-                .map(v -> instance(v, types.stream().map(ComponentController.TypeView::type)
+                .map(v -> instance(v, types.stream()
                         .filter(t -> t.getId().equals(v.placement().getType())).map(TypeRecord::getName).findFirst().orElse(null), history))
                 .toList());
     }
