@@ -262,7 +262,7 @@ public final class InstanceAgent implements AutoCloseable {
                     .get(10, TimeUnit.SECONDS).orElseThrow(() -> new IllegalStateException("its type " + p.getType() + " is not registered"));
             BundleMeta meta = bundles.meta(type.getBundle()).toCompletableFuture().get(10, TimeUnit.SECONDS)
                     .orElseThrow(() -> new IllegalStateException("its bundle " + type.getBundle() + " is not stored"));
-            Path root = bundles.fetch(type.getBundle()).toCompletableFuture().get(120, TimeUnit.SECONDS);
+            Path root = fetch(type.getBundle());
             ContainerSpec spec = new ContainerSpec(id, root, BundleRepository.manifest(meta), hub.host(), hub.port(),
                     hub.certificatePem(), Map.of("SMALTI_TYPE", type.getId(), "SMALTI_NODE", self), grace);
             RunningContainer running = driver.start(spec);
@@ -291,6 +291,24 @@ public final class InstanceAgent implements AutoCloseable {
                 local.busy = false;
             }
             poke();
+        }
+    }
+
+    /**
+     * The bundle's local copy, fetched if needed; a fetch that fails (a ring read timing out on a busy node)
+     * is tried twice more before the instance fails. A refused bundle fails at once.
+     */
+    private Path fetch(String digest) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return bundles.fetch(digest).toCompletableFuture().get(120, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (attempt == 3 || e.getCause() instanceof io.smalti.bundle.BundleException) {
+                    throw e;
+                }
+                LOG.info("Fetching bundle {} failed ({}); trying again", digest, ComponentController.rootMessage(e));
+                Thread.sleep(500L * attempt);
+            }
         }
     }
 

@@ -56,7 +56,15 @@ public final class ComponentRecords {
     }
 
     public CompletionStage<Optional<ByteString>> getBytes(String key) {
-        return client.read(ComponentService.NAME, key).thenApply(r -> r.value()
+        return getBytes(key, client.settings().readQuorum());
+    }
+
+    /**
+     * A register's raw value read from {@code r} replicas: 1 is enough for content-addressed records (bundle
+     * chunks), which never change and are checked against their digest.
+     */
+    public CompletionStage<Optional<ByteString>> getBytes(String key, int r) {
+        return client.read(ComponentService.NAME, key, r).thenApply(res -> res.value()
                 .map(LwwRegister::fromBytes)
                 .filter(reg -> !reg.deleted())
                 .map(LwwRegister::value));
