@@ -77,6 +77,11 @@ public final class Components implements AutoCloseable {
                 settings.lostAfter(), settings.scalerInterval());
         InstanceAgent agent = new InstanceAgent(self, records, bundles, driver, hub, connected, endpoints, settings.grace(),
                 settings.agentInterval());
+        controller.onPlacementChanged(node -> {
+            if (node.equals(self)) {
+                agent.refresh(); // placed or ended here: act now, not at the agent's next round
+            }
+        });
         ProcMetrics metrics = new ProcMetrics(settings.dataDir());
         NodeReporter[] reporter = new NodeReporter[1];
         reporter[0] = new NodeReporter(self, records, metrics::sample, () -> {

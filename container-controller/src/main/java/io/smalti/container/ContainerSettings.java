@@ -1,11 +1,19 @@
 package io.smalti.container;
 
 import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Node-wide driver settings. Immutable; build with {@link #defaults(String, Path)} and the {@code with...}
@@ -30,11 +38,20 @@ public record ContainerSettings(String nodeName, Path stateDir, Path javaExecuta
         List<String> launcherOverride) {
 
     public static final String HARNESS_MAIN = "io.smalti.harness.HarnessMain";
-    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xms8m", "-Xmx32m", "-XX:+UseSerialGC",
-            "-XX:CICompilerCount=2", "-XX:ReservedCodeCacheSize=32m", "-Xss256k",
-            // Hands the C library's freed memory (the C2 compiler's start-up peak) back: ~6 MiB of RSS, no
-            // measurable cost (docs/benchmarks.md). A JDK 17 before 17.0.9 does not know it: ignore it there.
-            "-XX:+IgnoreUnrecognizedVMOptions", "-XX:TrimNativeHeapInterval=1000");
+    /**
+     * The harness JVM's options. They favour a small, fast-starting process over peak relaying speed (measured in
+     * docs/benchmarks.md): C1 only (C2 and its code cost ~3 MiB and 100 ms of start-up per instance), a 1 MiB
+     * young generation, and the class-data archive mapped at its fixed address: relocating it dirties every
+     * page, ~20 MiB that all harnesses of a node would otherwise share. A node can give others
+     * ({@code smalti.components.harness-jvm-options}).
+     */
+    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xms4m", "-Xmn1m", "-Xmx32m", "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-Xss256k",
+            // Hands the C library's freed memory back. A JDK 17 before 17.0.9 does not know it: ignore it there.
+            "-XX:+IgnoreUnrecognizedVMOptions", "-XX:TrimNativeHeapInterval=1000",
+            "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0");
+    /** Where the harness jar lists the jars it needs (written by its build), relative to the jar's directory. */
+    static final String HARNESS_CLASSPATH_RESOURCE = "META-INF/smalti/harness.classpath";
     /** Linux IFNAMSIZ - 1. */
     public static final int MAX_INTERFACE_NAME = 15;
 
@@ -53,10 +70,61 @@ public record ContainerSettings(String nodeName, Path stateDir, Path javaExecuta
         launcherOverride = List.copyOf(launcherOverride);
     }
 
-    /** Defaults: this JVM's java and class path, bridge mode on {@code smalti-<node>} with 10.201.1.0/24. */
+    /**
+     * Defaults: this JVM's java; the harness's own jars and {@code native} directory when this JVM runs from a
+     * distribution (the harness jar beside its dependencies), else this JVM's whole class path; bridge mode on
+     * {@code smalti-<node>} with 10.201.1.0/24.
+     */
     public static ContainerSettings defaults(String nodeName, Path stateDir) {
-        return new ContainerSettings(nodeName, stateDir, currentJava(), currentClasspath(), DEFAULT_JVM_OPTIONS,
+        List<Path> classpath = currentClasspath();
+        List<String> options = new ArrayList<>(DEFAULT_JVM_OPTIONS);
+        Optional<List<Path>> own = distributionClasspath(ContainerSettings.class.getClassLoader()
+                .getResource(HARNESS_CLASSPATH_RESOURCE));
+        if (own.isPresent()) {
+            classpath = own.get();
+            Path natives = classpath.get(0).getParent().resolve("native");
+            if (Files.isDirectory(natives)) {
+                // Netty (BoringSSL, epoll) and JNA load their libraries from here instead of copying them out of
+                // their jars at every start.
+                options.add("-Djava.library.path=" + natives);
+                options.add("-Djna.boot.library.path=" + natives);
+            }
+        }
+        return new ContainerSettings(nodeName, stateDir, currentJava(), classpath, options,
                 NetworkMode.BRIDGE, defaultBridgeName(nodeName), "10.201.1.0/24", "127.0.0.1", List.of());
+    }
+
+    /**
+     * The harness jar followed by the jars its build listed, all in the harness jar's directory; empty when the
+     * list is not inside a jar (a build tree) or a listed jar is missing.
+     */
+    static Optional<List<Path>> distributionClasspath(URL listing) {
+        if (listing == null || !listing.getProtocol().equals("jar")) {
+            return Optional.empty();
+        }
+        try {
+            String spec = listing.getPath(); // file:/.../lib/smalti-harness-x.jar!/META-INF/...
+            Path jar = Path.of(new URI(spec.substring(0, spec.indexOf("!/"))));
+            String text;
+            try (InputStream in = listing.openStream()) {
+                text = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+            }
+            List<Path> out = new ArrayList<>();
+            out.add(jar);
+            for (String entry : text.split(":")) {
+                if (entry.isBlank()) {
+                    continue;
+                }
+                Path p = jar.resolveSibling(Path.of(entry).getFileName());
+                if (!Files.isRegularFile(p)) {
+                    return Optional.empty();
+                }
+                out.add(p);
+            }
+            return Optional.of(out);
+        } catch (IOException | URISyntaxException | RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     /** {@code smalti-<node>} cut to 15 characters, with characters an interface name cannot have replaced. */

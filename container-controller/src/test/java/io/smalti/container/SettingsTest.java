@@ -3,8 +3,16 @@ package io.smalti.container;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SettingsTest {
     @Test
@@ -29,6 +37,27 @@ class SettingsTest {
         assertEquals(ContainerSettings.DEFAULT_JVM_OPTIONS, d.jvmOptions());
         assertThrows(IllegalArgumentException.class,
                 () -> d.withNetwork(NetworkMode.BRIDGE, "sixteen-chars-xx", "10.0.0.0/24"));
+    }
+
+    @Test
+    void aDistributionHarnessRunsOnItsOwnJars(@TempDir Path lib) throws Exception {
+        // The harness jar lists its dependencies (written by its build); they sit beside it.
+        Path harness = lib.resolve("smalti-harness-1.jar");
+        try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(harness))) {
+            jar.putNextEntry(new JarEntry(ContainerSettings.HARNESS_CLASSPATH_RESOURCE));
+            jar.write("lib/netty-a.jar:lib/logback-b.jar\n".getBytes(StandardCharsets.UTF_8));
+        }
+        Files.createFile(lib.resolve("netty-a.jar"));
+        Files.createFile(lib.resolve("pekko-unrelated.jar"));
+        URL listing = new URL("jar:" + harness.toUri() + "!/" + ContainerSettings.HARNESS_CLASSPATH_RESOURCE);
+        // A listed jar is missing: no partial class path (the caller keeps its whole one).
+        assertEquals(Optional.empty(), ContainerSettings.distributionClasspath(listing));
+        Files.createFile(lib.resolve("logback-b.jar"));
+        assertEquals(Optional.of(List.of(harness, lib.resolve("netty-a.jar"), lib.resolve("logback-b.jar"))),
+                ContainerSettings.distributionClasspath(listing));
+        // A build tree (classes directory, not a jar): no listing to go by.
+        assertEquals(Optional.empty(), ContainerSettings.distributionClasspath(lib.toUri().toURL()));
+        assertEquals(Optional.empty(), ContainerSettings.distributionClasspath(null));
     }
 
     @Test

@@ -182,6 +182,23 @@ class ComponentsIT {
         Set<String> answered = new HashSet<>();
         Dist.JSON.readTree(call.out()).path("results").forEach(r -> answered.add(r.path("from").asText()));
         assertEquals(initPids.keySet(), answered, "every echo instance answers through the hub");
+
+        // The harnesses run as the distribution sets them up: BoringSSL (from lib/native) for the hub connection.
+        for (String id : initPids.keySet()) {
+            String log = harnessLog(id);
+            assertTrue(log.contains("TLS: BoringSSL"), "harness log of instance " + id + ":\n" + log);
+        }
+    }
+
+    /** The harness log of an instance, from whichever node runs it. */
+    private String harnessLog(String instance) throws IOException {
+        for (int node = 1; node <= 3; node++) {
+            Path log = dataDir(node).resolve("containers").resolve("instances").resolve(instance).resolve("harness.log");
+            if (Files.exists(log)) {
+                return Files.readString(log);
+            }
+        }
+        return "(no harness.log for " + instance + ")";
     }
 
     /** The container's init (the harness) as the host sees it, from the driver's record of the instance. */

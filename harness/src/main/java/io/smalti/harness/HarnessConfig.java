@@ -1,8 +1,9 @@
 package io.smalti.harness;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonToken;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +13,6 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -66,20 +66,18 @@ public final class HarnessConfig {
 
     /** Parses and validates a configuration document; the exception names the first bad field. */
     public static HarnessConfig parse(byte[] json) throws ConfigException {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new ConfigException("configuration", "not valid JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw new ConfigException("configuration", "unreadable: " + e.getMessage());
-        }
-        if (root == null || root.isMissingNode()) {
-            throw new ConfigException("configuration", "empty (expected a JSON object)");
-        }
-        if (!root.isObject()) {
-            throw new ConfigException("configuration", "expected a JSON object");
-        }
+        return of(Json.parse(json));
+    }
+
+    /** The component id of a parsed document when it is a valid one, else null (before the full validation). */
+    static String componentId(Object document) {
+        return document instanceof Map<?, ?> m && m.get("component") instanceof String id
+                && COMPONENT_ID.matcher(id).matches() ? id : null;
+    }
+
+    /** Validates a document parsed by {@link Json#parse}; the exception names the first bad field. */
+    static HarnessConfig of(Object document) throws ConfigException {
+        Map<String, Object> root = object(document, "configuration", "a JSON object");
         checkKnown(root, "", TOP_FIELDS);
 
         String component = requiredText(root, "component", "component");
@@ -87,10 +85,11 @@ public final class HarnessConfig {
             throw new ConfigException("component", "expected 40 lowercase hex digits, got \"" + component + "\"");
         }
 
-        JsonNode hub = root.get("hub");
-        if (hub == null || !hub.isObject()) {
-            throw new ConfigException("hub", hub == null ? "missing" : "expected an object");
+        Object hubValue = root.get("hub");
+        if (hubValue == null || hubValue == Json.NULL) {
+            throw new ConfigException("hub", "missing");
         }
+        Map<String, Object> hub = object(hubValue, "hub", "an object");
         checkKnown(hub, "hub.", HUB_FIELDS);
         String host = requiredText(hub, "host", "hub.host");
         if (host.isBlank()) {
@@ -102,56 +101,50 @@ public final class HarnessConfig {
         }
         X509Certificate certificate = certificate(hub);
 
-        JsonNode commandNode = root.get("command");
-        if (commandNode == null) {
+        Object commandValue = root.get("command");
+        if (commandValue == null) {
             throw new ConfigException("command", "missing");
         }
-        if (!commandNode.isArray() || commandNode.isEmpty()) {
+        if (!(commandValue instanceof List<?> commandList) || commandList.isEmpty()) {
             throw new ConfigException("command", "expected a non-empty array of strings");
         }
         List<String> command = new ArrayList<>();
-        for (int i = 0; i < commandNode.size(); i++) {
-            JsonNode element = commandNode.get(i);
-            if (!element.isTextual()) {
+        for (int i = 0; i < commandList.size(); i++) {
+            if (!(commandList.get(i) instanceof String element)) {
                 throw new ConfigException("command[" + i + "]", "expected a string");
             }
-            command.add(element.asText());
+            command.add(element);
         }
         if (command.get(0).isEmpty()) {
             throw new ConfigException("command[0]", "empty program name");
         }
 
         Map<String, String> environment = new LinkedHashMap<>();
-        JsonNode env = root.get("environment");
-        if (env != null && !env.isNull()) {
-            if (!env.isObject()) {
-                throw new ConfigException("environment", "expected an object of strings");
-            }
-            for (Iterator<Map.Entry<String, JsonNode>> it = env.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!e.getValue().isTextual()) {
+        Object env = root.get("environment");
+        if (env != null && env != Json.NULL) {
+            for (Map.Entry<String, Object> e : object(env, "environment", "an object of strings").entrySet()) {
+                if (!(e.getValue() instanceof String value)) {
                     throw new ConfigException("environment." + e.getKey(), "expected a string");
                 }
                 if (e.getKey().isEmpty() || e.getKey().indexOf('=') >= 0) {
                     throw new ConfigException("environment", "invalid variable name \"" + e.getKey() + "\"");
                 }
-                environment.put(e.getKey(), e.getValue().asText());
+                environment.put(e.getKey(), value);
             }
         }
 
         List<String> groups = new ArrayList<>();
-        JsonNode groupsNode = root.get("groups");
-        if (groupsNode != null && !groupsNode.isNull()) {
-            if (!groupsNode.isArray()) {
+        Object groupsValue = root.get("groups");
+        if (groupsValue != null && groupsValue != Json.NULL) {
+            if (!(groupsValue instanceof List<?> groupList)) {
                 throw new ConfigException("groups", "expected an array of group names");
             }
-            for (int i = 0; i < groupsNode.size(); i++) {
-                JsonNode g = groupsNode.get(i);
-                if (!g.isTextual() || g.asText().isEmpty() || g.asText().length() > 200
-                        || g.asText().chars().anyMatch(Character::isISOControl)) {
+            for (int i = 0; i < groupList.size(); i++) {
+                if (!(groupList.get(i) instanceof String g) || g.isEmpty() || g.length() > 200
+                        || g.chars().anyMatch(Character::isISOControl)) {
                     throw new ConfigException("groups[" + i + "]", "expected a group name of 1 to 200 characters, no control characters");
                 }
-                groups.add(g.asText());
+                groups.add(g);
             }
         }
 
@@ -184,11 +177,9 @@ public final class HarnessConfig {
 
         long initial = 100;
         long max = 5000;
-        JsonNode reconnect = root.get("reconnect");
-        if (reconnect != null && !reconnect.isNull()) {
-            if (!reconnect.isObject()) {
-                throw new ConfigException("reconnect", "expected an object");
-            }
+        Object reconnectValue = root.get("reconnect");
+        if (reconnectValue != null && reconnectValue != Json.NULL) {
+            Map<String, Object> reconnect = object(reconnectValue, "reconnect", "an object");
             checkKnown(reconnect, "reconnect.", RECONNECT_FIELDS);
             initial = integer(reconnect, "initialMillis", "reconnect.initialMillis", initial, 1, 3_600_000);
             max = integer(reconnect, "maxMillis", "reconnect.maxMillis", Math.max(max, initial), 1, 3_600_000);
@@ -200,9 +191,9 @@ public final class HarnessConfig {
                 socket.toAbsolutePath(), grace, maxFrame, initial, max, groups);
     }
 
-    private static X509Certificate certificate(JsonNode hub) throws ConfigException {
-        String pem = optionalText(hub, "certificate");
-        String file = optionalText(hub, "certificateFile");
+    private static X509Certificate certificate(Map<String, Object> hub) throws ConfigException {
+        String pem = optionalText(hub, "certificate", "hub.certificate");
+        String file = optionalText(hub, "certificateFile", "hub.certificateFile");
         String field;
         byte[] bytes;
         if (pem != null && file != null) {
@@ -228,51 +219,134 @@ public final class HarnessConfig {
         }
     }
 
-    private static void checkKnown(JsonNode object, String prefix, Set<String> known) throws ConfigException {
-        for (Iterator<String> it = object.fieldNames(); it.hasNext(); ) {
-            String name = it.next();
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> object(Object value, String field, String expected) throws ConfigException {
+        if (!(value instanceof Map<?, ?>)) {
+            throw new ConfigException(field, "expected " + expected);
+        }
+        return (Map<String, Object>) value;
+    }
+
+    private static void checkKnown(Map<String, Object> object, String prefix, Set<String> known) throws ConfigException {
+        for (String name : object.keySet()) {
             if (!known.contains(name)) {
                 throw new ConfigException(prefix + name, "unknown field (expected one of " + known + ")");
             }
         }
     }
 
-    private static String requiredText(JsonNode object, String name, String field) throws ConfigException {
-        JsonNode value = object.get(name);
-        if (value == null || value.isNull()) {
+    private static String requiredText(Map<String, Object> object, String name, String field) throws ConfigException {
+        Object value = object.get(name);
+        if (value == null || value == Json.NULL) {
             throw new ConfigException(field, "missing");
         }
-        if (!value.isTextual()) {
+        if (!(value instanceof String text)) {
             throw new ConfigException(field, "expected a string");
         }
-        return value.asText();
+        return text;
     }
 
-    private static String optionalText(JsonNode object, String name) throws ConfigException {
-        JsonNode value = object.get(name);
-        if (value == null || value.isNull()) {
+    private static String optionalText(Map<String, Object> object, String name) throws ConfigException {
+        return optionalText(object, name, name);
+    }
+
+    private static String optionalText(Map<String, Object> object, String name, String field) throws ConfigException {
+        Object value = object.get(name);
+        if (value == null || value == Json.NULL) {
             return null;
         }
-        if (!value.isTextual()) {
-            throw new ConfigException(name, "expected a string");
+        if (!(value instanceof String text)) {
+            throw new ConfigException(field, "expected a string");
         }
-        return value.asText();
+        return text;
     }
 
-    private static long integer(JsonNode object, String name, String field, long absent, long min, long max)
+    private static long integer(Map<String, Object> object, String name, String field, long absent, long min, long max)
             throws ConfigException {
-        JsonNode value = object.get(name);
-        if (value == null || value.isNull()) {
+        Object value = object.get(name);
+        if (value == null || value == Json.NULL) {
             return absent;
         }
-        if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+        if (!(value instanceof Long v)) {
             throw new ConfigException(field, "expected an integer");
         }
-        long v = value.asLong();
         if (v < min || v > max) {
             throw new ConfigException(field, v + " is out of range [" + min + ", " + max + "]");
         }
         return v;
+    }
+
+    /**
+     * The document as plain values (maps, lists, strings, longs, doubles, booleans, {@link #NULL}), read with
+     * Jackson's streaming parser: data binding cost the harness ~90 ms and ~400 classes at every start for one
+     * small document.
+     */
+    static final class Json {
+        /** JSON null (a map cannot hold Java null as a value we could tell from "absent"). */
+        static final Object NULL = new Object();
+        private static final JsonFactory FACTORY = new JsonFactory();
+
+        private Json() {
+        }
+
+        static Object parse(byte[] json) throws ConfigException {
+            try (JsonParser p = FACTORY.createParser(json)) {
+                JsonToken first = p.nextToken();
+                if (first == null) {
+                    throw new ConfigException("configuration", "empty (expected a JSON object)");
+                }
+                Object value = value(p, first, "");
+                if (p.nextToken() != null) {
+                    throw new ConfigException("configuration", "not valid JSON: more after the end of the document");
+                }
+                return value;
+            } catch (JsonProcessingException e) {
+                throw new ConfigException("configuration", "not valid JSON: " + e.getOriginalMessage());
+            } catch (IOException e) {
+                throw new ConfigException("configuration", "unreadable: " + e.getMessage());
+            }
+        }
+
+        private static Object value(JsonParser p, JsonToken token, String path) throws IOException, ConfigException {
+            switch (token) {
+                case START_OBJECT -> {
+                    Map<String, Object> map = new LinkedHashMap<>();
+                    for (JsonToken t = p.nextToken(); t != JsonToken.END_OBJECT; t = p.nextToken()) {
+                        String name = p.currentName();
+                        String field = path.isEmpty() ? name : path + "." + name;
+                        Object v = value(p, p.nextToken(), field);
+                        if (map.put(name, v) != null) {
+                            throw new ConfigException(field, "given twice");
+                        }
+                    }
+                    return map;
+                }
+                case START_ARRAY -> {
+                    List<Object> list = new ArrayList<>();
+                    for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+                        list.add(value(p, t, path + "[" + list.size() + "]"));
+                    }
+                    return list;
+                }
+                case VALUE_STRING -> {
+                    return p.getText();
+                }
+                case VALUE_NUMBER_INT -> {
+                    // Beyond a long: kept as a number that is not an integer we accept ("expected an integer").
+                    return p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? p.getBigIntegerValue() : p.getLongValue();
+                }
+                case VALUE_NUMBER_FLOAT -> {
+                    return p.getDoubleValue();
+                }
+                case VALUE_TRUE, VALUE_FALSE -> {
+                    return token == JsonToken.VALUE_TRUE;
+                }
+                case VALUE_NULL -> {
+                    return NULL;
+                }
+                default -> throw new ConfigException(path.isEmpty() ? "configuration" : path, "unexpected " + token);
+            }
+        }
     }
 
     /** The component id: 40 lowercase hex digits. */

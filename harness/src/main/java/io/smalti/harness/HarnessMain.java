@@ -54,9 +54,9 @@ public final class HarnessMain {
         } else if (args.length != 0) {
             fail("arguments: the only argument allowed is --config-fd N (the configuration is read from a file descriptor, never from arguments)");
         }
-        HarnessConfig config;
+        Object document;
         try {
-            config = HarnessConfig.parse(readConfig(fd));
+            document = HarnessConfig.Json.parse(readConfig(fd));
         } catch (ConfigException e) {
             fail(e.getMessage());
             return;
@@ -64,11 +64,26 @@ public final class HarnessMain {
             fail("configuration: cannot read file descriptor " + fd + ": " + e.getMessage());
             return;
         }
-        // Before the first logger exists: the log pattern carries the component's short id, and the harness's
-        // logback configuration has its own name so it never shadows a component's logback.xml.
-        System.setProperty("smalti.component.short", config.shortId());
-        if (System.getProperty("logback.configurationFile") == null) {
-            System.setProperty("logback.configurationFile", "smalti-harness-logback.xml");
+        String component = HarnessConfig.componentId(document);
+        if (component != null) {
+            // Before the first logger exists: HarnessLogConfigurator tags every line with the component's short
+            // id (and never reads a logback.xml, which could be a component's).
+            System.setProperty(HarnessLogConfigurator.SHORT_ID_PROPERTY, component.substring(0, 8));
+            // Netty's allocator events for Flight Recorder: registering them took ~100 ms of every harness start,
+            // for a recording nobody makes in a container.
+            if (System.getProperty("io.netty.jfr.enabled") == null) {
+                System.setProperty("io.netty.jfr.enabled", "false");
+            }
+            Thread warmUp = new Thread(HarnessMain::warmUp, "harness-warm-up");
+            warmUp.setDaemon(true);
+            warmUp.start();
+        }
+        HarnessConfig config;
+        try {
+            config = HarnessConfig.of(document);
+        } catch (ConfigException e) {
+            fail(e.getMessage());
+            return;
         }
         Logger log = LoggerFactory.getLogger(HarnessMain.class);
         Harness harness = new Harness(config);
@@ -83,6 +98,21 @@ public final class HarnessMain {
             status = 1;
         }
         System.exit(status);
+    }
+
+    /**
+     * Initializes the native transport, BoringSSL and the wire classes (~100 ms of class initialization) on
+     * another core while the main thread validates the configuration and sets up logging. Failures are left to
+     * the real use, which reports them.
+     */
+    private static void warmUp() {
+        try {
+            Transport.best();
+            HubConnector.sslProvider();
+            io.smalti.protocol.hub.Frame.getDefaultInstance();
+        } catch (RuntimeException | LinkageError e) {
+            // reported where it is used
+        }
     }
 
     private static byte[] readConfig(int fd) throws IOException {

@@ -115,6 +115,14 @@ class HarnessConfigTest {
         c = valid();
         c.putObject("environment").put("A", 1);
         assertEquals("environment.A: expected a string", problem(c));
+
+        c = valid();
+        c.put("graceMillis", new java.math.BigInteger("99999999999999999999999"));
+        assertEquals("graceMillis: expected an integer", problem(c));
+
+        c = valid();
+        c.put("maxFrame", 2048.5);
+        assertEquals("maxFrame: expected an integer", problem(c));
     }
 
     @Test
@@ -123,6 +131,14 @@ class HarnessConfigTest {
         assertTrue(e.getMessage().startsWith("configuration: not valid JSON"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> HarnessConfig.parse(new byte[0]));
         assertTrue(e.getMessage().startsWith("configuration: empty"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> HarnessConfig.parse("[1]".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("configuration: expected a JSON object", e.getMessage());
+        e = assertThrows(ConfigException.class, () -> HarnessConfig.parse("{} {}".getBytes(StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().startsWith("configuration: not valid JSON: more after"), e.getMessage());
+        // A field given twice is refused rather than the last one silently winning.
+        e = assertThrows(ConfigException.class, () -> HarnessConfig.parse(
+                "{\"hub\": {\"port\": 1, \"port\": 2}}".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("hub.port: given twice", e.getMessage());
     }
 
     @Test

@@ -156,6 +156,8 @@ class HarnessProcessTest {
         assertFalse(Files.exists(dir.resolve("c.sock")), "socket file removed");
         String log = stderr();
         assertTrue(log.contains("89abcdef") && log.contains("component exited with status 7"), log);
+        // netty-tcnative is on this class path: the hub connection uses BoringSSL, not the JDK's TLS.
+        assertTrue(log.contains("TLS: " + (io.netty.handler.ssl.OpenSsl.isAvailable() ? "BoringSSL" : "JDK")), log);
     }
 
     @Test
@@ -252,6 +254,23 @@ class HarnessProcessTest {
         start(config());
         assertEquals(3, exit(40), stderr());
         assertTrue(stderr().contains("version 1 is too old"), stderr());
+    }
+
+    @Test
+    void aHubPresentingAnotherCertificateIsRefused() throws Exception {
+        ObjectNode config = config();
+        // The harness trusts only the configured certificate; the stub presents its own.
+        ((ObjectNode) config.get("hub")).put("certificate", Files.readString(new SelfSignedCertificate("not-the-hub").certificate().toPath()));
+        start(config);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!stderr().contains("is not the one this harness was configured with") && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertTrue(stderr().contains("TLS handshake with the hub failed"), stderr());
+        assertTrue(stderr().contains("is not the one this harness was configured with"), stderr());
+        assertFalse(stderr().contains("connected to hub"), stderr());
+        assertFalse(stderr().contains("component started"), stderr());
+        assertTrue(harness.isAlive(), "the harness keeps trying (the hub may be replaced) until its first-connect deadline");
     }
 
     @Test

@@ -45,6 +45,13 @@ final class ComponentWiring {
         ContainerSettings cs = ContainerSettings.defaults(settings.name(), settings.dataDir().resolve("containers"))
                 .withNetwork(mode, bridge, cidr)
                 .withHubHostForHostMode(hubHost);
+        if (!c.getStringList("harness-jvm-options").isEmpty()) {
+            List<String> given = new ArrayList<>(c.getStringList("harness-jvm-options"));
+            // The distribution's native-library directory stays: the options are about the JVM, not the files.
+            cs.jvmOptions().stream().filter(o -> o.startsWith("-Djava.library.path=") || o.startsWith("-Djna.boot.library.path="))
+                    .forEach(given::add);
+            cs = cs.withHarness(cs.javaExecutable(), cs.harnessClasspath(), given);
+        }
         // Harnesses map their classes from an archive one harness run makes (in the background, once).
         Path archive = HarnessArchive.path(settings.dataDir().resolve("harness-cds"), cs);
         List<String> options = new ArrayList<>(cs.jvmOptions());
@@ -72,10 +79,13 @@ final class ComponentWiring {
         Components.Settings s = new Components.Settings(settings.dataDir(), trusted, c.getDuration("lost-after"),
                 c.getDuration("terminate-grace"), Duration.ofSeconds(1), Duration.ofMillis(250), Duration.ofSeconds(5));
         LOG.info("Component instances run on the {} driver{}", driver.name(), driver.isolates() ? "" : " (NO isolation)");
-        return Components.start(s, settings.name(), client, ringView, members, driver,
+        Components components = Components.start(s, settings.name(), client, ringView, members, driver,
                 new InstanceAgent.HubAccess(hubHost, hub.port(), hub.certificatePem()), hub.router()::isConnected,
                 (instance, endpoints, names) -> publishEndpoints(hub, instance, endpoints, names),
                 new NodeLifecycle(Duration.ofSeconds(30)));
+        // A harness that connects makes its instance available now, not at the agent's next round.
+        hub.router().onOpened(component -> components.agent().poke());
+        return components;
     }
 
     /** An instance's endpoints as hub attributes of the instance: {@code endpoint.<name>} = {@code host:port}. */

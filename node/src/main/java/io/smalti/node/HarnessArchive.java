@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The harness's class-data archive (AppCDS): the classes a harness loads to reach its hub and start its
- * component, saved once per node by one harness run, so that every harness after it maps them instead of
- * loading and verifying them (its start-up takes about half as long). Named by a digest of the java, the
+ * component, listed once per node by one harness run and dumped into a static archive, so that every harness
+ * after it maps them instead of loading and verifying them (its start-up takes about half as long), and all
+ * harnesses of the node share those pages. Named by a digest of the java, the
  * harness's JVM options and class path (name, size, time of each jar): a new JDK or a new build makes a new
  * archive. A JVM given a missing or stale archive starts without it.
  */
@@ -54,20 +55,25 @@ final class HarnessArchive {
 
     /**
      * Makes the archive unless it exists: runs one harness against this node's hub (on the host, with a
-     * component that exits at once) with {@code -XX:ArchiveClassesAtExit}. Blocks up to a minute; failures
-     * are logged (harnesses then start without the archive).
+     * component that exits at once) that lists the classes it loads, then dumps a static archive of exactly
+     * those (JDK classes included: no second, relocated JDK archive beneath it). Blocks up to two minutes;
+     * failures are logged (harnesses then start without the archive).
      */
     static void ensure(Path archive, ContainerSettings settings, String hubHost, int hubPort, String certificatePem) {
         if (Files.isRegularFile(archive)) {
             return;
         }
+        Path classList = archive.resolveSibling(archive.getFileName() + ".classlist");
         Path tmp = archive.resolveSibling(archive.getFileName() + ".tmp");
+        Path log = archive.resolveSibling("archive.log");
         try {
             Files.createDirectories(archive.getParent());
             Files.deleteIfExists(tmp);
-            // The harness exactly as the drivers launch it, plus the option that writes the archive.
+            Files.deleteIfExists(classList);
+            long t0 = System.nanoTime();
+            // 1. The harness exactly as the drivers launch it, plus the option that lists its classes.
             List<String> options = new ArrayList<>(settings.jvmOptions());
-            options.add("-XX:ArchiveClassesAtExit=" + tmp);
+            options.add("-XX:DumpLoadedClassList=" + classList);
             List<String> cmd = HarnessLaunch.command(settings.withHarness(settings.javaExecutable(),
                     settings.harnessClasspath(), options));
             ObjectNode config = new ObjectMapper().createObjectNode();
@@ -75,20 +81,29 @@ final class HarnessArchive {
             config.putObject("hub").put("host", hubHost).put("port", hubPort).put("certificate", certificatePem);
             config.putArray("command").add("/bin/true");
             config.put("socket", archive.getParent().resolve("archive.sock").toString());
-            long t0 = System.nanoTime();
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(archive.resolveSibling("archive.log").toFile()).start();
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try (OutputStream in = p.getOutputStream()) {
                 in.write(new ObjectMapper().writeValueAsBytes(config));
             }
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                LOG.warn("The harness run that makes its class-data archive did not end within 60 s; harnesses start without it");
+            if (!finished(p, "lists its classes") || !Files.isRegularFile(classList)) {
                 return;
             }
-            if (!Files.isRegularFile(tmp)) {
-                LOG.warn("The harness run ended ({}) without writing its class-data archive; see {}", p.exitValue(),
-                        archive.resolveSibling("archive.log"));
+            // 2. The archive, with the same options (the JVM that maps it must match them) and class path.
+            List<String> dump = new ArrayList<>(settings.jvmOptions());
+            dump.add("-Xshare:dump");
+            dump.add("-XX:SharedClassListFile=" + classList);
+            dump.add("-XX:SharedArchiveFile=" + tmp);
+            List<String> dumpCmd = new ArrayList<>(HarnessLaunch.command(settings.withHarness(settings.javaExecutable(),
+                    settings.harnessClasspath(), dump)));
+            dumpCmd.remove(dumpCmd.size() - 1); // no main class: -Xshare:dump exits when the archive is written
+            p = new ProcessBuilder(dumpCmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            p.getOutputStream().close();
+            if (!finished(p, "dumps the archive")) {
+                return;
+            }
+            if (p.exitValue() != 0 || !Files.isRegularFile(tmp)) {
+                LOG.warn("Dumping the harness's class-data archive failed ({}); see {}", p.exitValue(), log);
                 return;
             }
             Files.move(tmp, archive, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -97,6 +112,22 @@ final class HarnessArchive {
             LOG.warn("Cannot make the harness's class-data archive {}: {}", archive, e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            try {
+                Files.deleteIfExists(classList);
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // a leftover is replaced by the next attempt
+            }
         }
+    }
+
+    private static boolean finished(Process p, String what) throws InterruptedException {
+        if (p.waitFor(60, TimeUnit.SECONDS)) {
+            return true;
+        }
+        p.destroyForcibly();
+        LOG.warn("The harness run that {} did not end within 60 s; harnesses start without a class-data archive", what);
+        return false;
     }
 }

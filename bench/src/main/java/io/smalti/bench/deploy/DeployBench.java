@@ -69,7 +69,6 @@ public final class DeployBench {
     private double settleSeconds = 10;
     private List<List<String>> variants = new ArrayList<>();
     private int variantCopies = 3;
-    private boolean appCds = true;
     private final ObjectNode report = JSON.createObjectNode();
 
     public static void main(String[] args) throws Exception {
@@ -90,7 +89,6 @@ public final class DeployBench {
                 // "-Xmx32m -XX:+UseSerialGC" ; repeatable; the default options are always measured first
                 case "--harness-variant" -> b.variants.add(List.of(args[++i].trim().split("\\s+")));
                 case "--variant-copies" -> b.variantCopies = Integer.parseInt(args[++i]);
-                case "--no-appcds" -> b.appCds = false;
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -151,6 +149,13 @@ public final class DeployBench {
         String typeId = null;
         try {
             waitHealthy(api, node, 180);
+            // Harnesses started before the node has made its class-data archive run without it: measure the
+            // steady state.
+            long archiveDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() < archiveDeadline && !hasArchive(data.resolve("harness-cds"))) {
+                Thread.sleep(200);
+            }
+            log("[" + driver + "] harness class-data archive " + (hasArchive(data.resolve("harness-cds")) ? "ready" : "missing after 120 s"));
             // Push the echo bundle (retried: the ring may take a moment after /healthz answers).
             Path bundle = examples.resolve("bundles/echo-0.1.0.tar.gz");
             String sig = Base64.getEncoder().encodeToString(Files.readAllBytes(examples.resolve("bundles/echo-0.1.0.sig")));
@@ -178,7 +183,24 @@ public final class DeployBench {
                 JsonNode fresh = null;
                 boolean placed = false;
                 long deadline = t0 + TimeUnit.SECONDS.toNanos(90);
+                String candidate = null;
                 while (System.nanoTime() < deadline) {
+                    if (candidate != null) {
+                        // Once placed, only its own record is polled: listing the type reads every instance's
+                        // records, and at 5 ms intervals that load on the node grew with k and slowed what it measured.
+                        JsonNode i = get(api + "/v1/instances/" + candidate);
+                        String state = i.path("state").asText();
+                        if (state.equals("available")) {
+                            fresh = i;
+                            break;
+                        }
+                        if (state.equals("failed") || state.equals("destroyed")) {
+                            seen.add(candidate);
+                            candidate = null; // its replacement is the one to wait for
+                        }
+                        Thread.sleep(5);
+                        continue;
+                    }
                     for (JsonNode i : get(api + "/v1/instances?type=" + typeId).path("instances")) {
                         String id = i.path("id").asText();
                         if (seen.contains(id)) {
@@ -200,6 +222,8 @@ public final class DeployBench {
                         placed = true;
                         if (i.path("state").asText().equals("available")) {
                             fresh = i;
+                        } else if (candidate == null && !i.path("state").asText().equals("failed")) {
+                            candidate = id;
                         }
                     }
                     if (fresh != null) {
@@ -251,7 +275,7 @@ public final class DeployBench {
             out.set("memory", memory(data, driver));
 
             // 3. harness option variants (lxc only: plain containers on the host network, same hub)
-            if (driver.equals("lxc") && (!variants.isEmpty() || appCds)) {
+            if (driver.equals("lxc")) {
                 out.set("harnessVariants", variants(api, data));
             }
         } finally {
@@ -398,6 +422,15 @@ public final class DeployBench {
         return out;
     }
 
+    private static boolean hasArchive(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.anyMatch(p -> p.getFileName().toString().endsWith(".jsa"));
+        }
+    }
+
     // ---------------------------------------------------------------- harness JVM option variants
 
     /**
@@ -440,31 +473,20 @@ public final class DeployBench {
         Arrays.stream(classpath.split(":")).map(p -> Path.of(p).getParent()).forEach(mounts::add);
         mounts.add(bundleRoot);
 
-        List<List<String>> all = new ArrayList<>();
-        all.add(defaults);
-        all.addAll(variants);
-        Path jsa = vdir.resolve("harness.jsa");
-        if (appCds) {
-            // The dynamic archive, from one harness run with the default options (same jars, same class path).
-            log("[variants] creating an AppCDS archive from a harness run (" + jsa + ")");
-            List<String> dump = new ArrayList<>(defaults);
-            dump.add("-XX:ArchiveClassesAtExit=" + jsa);
-            List<Long> pids = startHarnesses(lxcPath, rootfs, mounts, "dump", 1, java, dump, classpath, endpoint, hub,
-                    componentCmd, bundleRoot, javaHome, vdir, new ArrayList<>());
-            Thread.sleep((long) (settleSeconds * 1000));
-            stopContainers(lxcPath, "dump", 1);
-            log("[variants] archive: " + (Files.exists(jsa) ? Files.size(jsa) / 1024 + " KiB" : "missing"));
-            if (Files.exists(jsa)) {
-                List<String> withCds = new ArrayList<>(defaults);
-                withCds.add("-XX:SharedArchiveFile=" + jsa);
-                all.add(1, withCds);
-                for (List<String> v : new ArrayList<>(variants)) {
-                    List<String> w = new ArrayList<>(v);
-                    w.add("-XX:SharedArchiveFile=" + jsa);
-                    all.add(w);
-                }
+        // The node's options name its class-data archive: mount its directory too. The defaults are also run
+        // without it, for comparison.
+        for (String o : defaults) {
+            if (o.startsWith("-XX:SharedArchiveFile=")) {
+                mounts.add(Path.of(o.substring("-XX:SharedArchiveFile=".length())).getParent());
             }
         }
+        List<List<String>> all = new ArrayList<>();
+        all.add(defaults);
+        List<String> withoutArchive = defaults.stream().filter(o -> !o.startsWith("-XX:SharedArchiveFile=")).toList();
+        if (withoutArchive.size() < defaults.size()) {
+            all.add(withoutArchive);
+        }
+        all.addAll(variants);
         int n = 0;
         for (List<String> opts : all) {
             String tag = "v" + (n++);

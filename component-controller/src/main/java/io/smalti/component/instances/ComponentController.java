@@ -36,6 +36,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * The component controller: types (register, unregister, scale), instances (create, terminate, destroy,
@@ -68,6 +69,7 @@ public final class ComponentController implements AutoCloseable {
     private static final long RECENT_MILLIS = 10_000;
     /** Per type: no new instances before this time (its instances keep failing to start or run). */
     private final Map<String, Long> holdUntil = new ConcurrentHashMap<>();
+    private volatile Consumer<String> placementChanged = node -> { };
     /** Failures within this window that make the scaler back off. */
     private static final long CRASH_WINDOW_MILLIS = 60_000;
     private static final int CRASH_LIMIT = 3;
@@ -89,6 +91,15 @@ public final class ComponentController implements AutoCloseable {
             return t;
         });
         timer.scheduleWithFixedDelay(this::tick, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Calls {@code listener} with the node's name after this controller placed an instance there or changed an
+     * instance's goal there (on the thread that wrote it; it must not block): the node's own agent can act at
+     * once instead of at its next round.
+     */
+    public void onPlacementChanged(Consumer<String> listener) {
+        this.placementChanged = listener;
     }
 
     // ---- types ---------------------------------------------------------------------------------
@@ -249,6 +260,7 @@ public final class ComponentController implements AutoCloseable {
                     .setByOperator(view.live() || view.placement().getByOperator())
                     .build();
             return records.put(ComponentKeys.placement(id), next).thenApply(x -> {
+                placementChanged.accept(next.getNode());
                 poke();
                 return new InstanceView(next, view.status());
             });
@@ -396,6 +408,9 @@ public final class ComponentController implements AutoCloseable {
         List<InstanceView> counted = live.stream().filter(i -> !drained.getOrDefault(i.placement().getNode(), false)).toList();
         int unseen = unseenPlacements(typeId, instances, now);
         if (counted.size() + unseen < desired && !crashLooping(type, instances, now)) {
+            LOG.info("Type {} wants {}: {} live and counted {}, {} placed lately and not read back; placing {}",
+                    type.getName(), desired, counted.size(), counted.stream().limit(20).map(i -> i.id().substring(0, 8) + "=" + i.state().text()).toList(),
+                    unseen, desired - counted.size() - unseen);
             place(ring, type, counted, desired - counted.size() - unseen, drained);
         }
         long availableCounted = counted.stream().filter(i -> i.state() == InstanceState.AVAILABLE).count();
@@ -462,6 +477,7 @@ public final class ComponentController implements AutoCloseable {
         LOG.info("Terminating instance {} on {}: {}", i.id(), i.placement().getNode(), reason);
         await(records.put(ComponentKeys.placement(i.id()), i.placement().toBuilder()
                 .setGoal(Placement.Goal.TERMINATE).setReason(reason).build()));
+        placementChanged.accept(i.placement().getNode());
     }
 
     private void place(Ring ring, TypeRecord type, List<InstanceView> live, int count, Map<String, Boolean> drained) throws Exception {
@@ -503,12 +519,14 @@ public final class ComponentController implements AutoCloseable {
                     .addHistory(StatusChange.newBuilder().setState(InstanceState.PREPARING.text()).setAtMillis(now)
                             .setReason("placed on " + node.get()))
                     .build();
-            await(records.put(ComponentKeys.status(id), status));
-            await(records.put(ComponentKeys.placement(id), placement));
-            await(records.add(ComponentKeys.instances(type.getId()), id));
+            // The node's agent finds the instance through placed/<node>, so that is written last; the rest at once.
+            await(CompletableFuture.allOf(records.put(ComponentKeys.status(id), status).toCompletableFuture(),
+                    records.put(ComponentKeys.placement(id), placement).toCompletableFuture(),
+                    records.add(ComponentKeys.instances(type.getId()), id).toCompletableFuture()));
             await(records.add(ComponentKeys.placed(node.get()), id));
             recentlyPlaced.computeIfAbsent(type.getId(), t -> new ConcurrentHashMap<>()).put(id, now);
             LOG.info("Placed instance {} of {} on {}", id, type.getName(), node.get());
+            placementChanged.accept(node.get());
         }
     }
 

@@ -24,6 +24,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -222,6 +223,8 @@ public final class LxcDriver implements ContainerDriver {
                 writeConfig(id, fifo, config);
                 Files.deleteIfExists(fifo);
                 record.put("initPid", initPid);
+                ProcessHandle.of(initPid).flatMap(h -> h.info().startInstant())
+                        .ifPresent(t -> record.put("initStartMillis", t.toEpochMilli()));
                 store.write(id, record);
                 long tEnd = System.nanoTime();
                 LOG.info("instance {}: container {} started in {} ms (prepare {}, liblxc start {}, config pipe {}),"
@@ -567,8 +570,23 @@ public final class LxcDriver implements ContainerDriver {
             return ContainerState.ABSENT;
         }
         try (LxcContainer c = new LxcContainer(lxc, containerName(instance), configPath.toString())) {
-            return c.isRunning() ? ContainerState.RUNNING : ContainerState.STOPPED;
+            if (c.isRunning()) {
+                return ContainerState.RUNNING;
+            }
         }
+        // liblxc asks the container's monitor through its command socket, and on a loaded machine that can
+        // fail and read as "stopped": a running instance was once destroyed as ended. Its init process is the
+        // ground truth (the same process, not a reused pid: it started when the record says).
+        Optional<com.fasterxml.jackson.databind.JsonNode> record = store.read(instance);
+        long pid = record.map(r -> r.path("initPid").asLong(0)).orElse(0L);
+        if (pid > 0 && ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                .flatMap(h -> h.info().startInstant()).map(Instant::toEpochMilli)
+                .filter(started -> Math.abs(started - record.get().path("initStartMillis").asLong(started)) < 2000)
+                .isPresent()) {
+            LOG.info("instance {}: liblxc says its container is not running, but its init {} runs", instance, pid);
+            return ContainerState.RUNNING;
+        }
+        return ContainerState.STOPPED;
     }
 
     @Override

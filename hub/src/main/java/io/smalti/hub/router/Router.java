@@ -64,6 +64,8 @@ public final class Router implements AutoCloseable {
     }, 5, TimeUnit.MILLISECONDS);
     final Stats stats = new Stats();
 
+    private final List<java.util.function.Consumer<String>> openedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     private record CachedMembers(Set<String> members, long until) {}
 
     /** Counters since start, for operators and tests. */
@@ -104,6 +106,14 @@ public final class Router implements AutoCloseable {
         return stats;
     }
 
+    /**
+     * Calls {@code listener} with the component id each time a session opens on this hub (once it is recorded,
+     * before the harness is welcomed). Listeners run on the thread that recorded it and must not block.
+     */
+    public void onOpened(java.util.function.Consumer<String> listener) {
+        openedListeners.add(listener);
+    }
+
     /** True while {@code component} has a session on this node's hub. */
     public boolean isConnected(String component) {
         return sessions.containsKey(component);
@@ -133,6 +143,14 @@ public final class Router implements AutoCloseable {
         return recorded.whenComplete((x, err) -> {
             if (err != null && sessions.remove(component, session)) {
                 locations.remove(component, self); // never welcomed: nobody heard of it, nothing to tell
+            } else if (err == null) {
+                for (java.util.function.Consumer<String> l : openedListeners) {
+                    try {
+                        l.accept(component);
+                    } catch (RuntimeException e) {
+                        LOG.warn("A session listener failed for {}: {}", component, e.toString());
+                    }
+                }
             }
         }).thenApply(x -> session);
     }
