@@ -70,14 +70,19 @@ public record ContainerSettings(String nodeName, Path stateDir, Path javaExecuta
         launcherOverride = List.copyOf(launcherOverride);
     }
 
+    /** {@link #defaults(String, Path, List)} with {@link #DEFAULT_JVM_OPTIONS}. */
+    public static ContainerSettings defaults(String nodeName, Path stateDir) {
+        return defaults(nodeName, stateDir, DEFAULT_JVM_OPTIONS);
+    }
+
     /**
      * Defaults: this JVM's java; the harness's own jars and {@code native} directory when this JVM runs from a
-     * distribution (the harness jar beside its dependencies), else this JVM's whole class path; bridge mode on
-     * {@code smalti-<node>} with 10.201.1.0/24.
+     * distribution (the harness jar beside its dependencies), else this JVM's whole class path; the given harness
+     * JVM options (plus the native directory); bridge mode on {@code smalti-<node>} with 10.201.1.0/24.
      */
-    public static ContainerSettings defaults(String nodeName, Path stateDir) {
+    public static ContainerSettings defaults(String nodeName, Path stateDir, List<String> jvmOptions) {
         List<Path> classpath = currentClasspath();
-        List<String> options = new ArrayList<>(DEFAULT_JVM_OPTIONS);
+        List<String> options = new ArrayList<>(jvmOptions);
         Optional<List<Path>> own = distributionClasspath(ContainerSettings.class.getClassLoader()
                 .getResource(HARNESS_CLASSPATH_RESOURCE));
         if (own.isPresent()) {

@@ -51,6 +51,7 @@ final class HubConnector {
     private final Relay relay;
     private final EventLoop loop;
     private final Transport transport;
+    private final SslProvider provider = sslProvider();
     private final SslContext ssl;
     private final String agent;
     private final CompletableFuture<Void> firstSession = new CompletableFuture<>();
@@ -69,7 +70,7 @@ final class HubConnector {
         // Trust exactly the configured certificate. The hub's development certificate is self-signed and
         // pinned, so the host name it was issued for does not matter: hostname verification is off.
         this.ssl = SslContextBuilder.forClient()
-                .sslProvider(sslProvider())
+                .sslProvider(provider)
                 .trustManager(pinned(config))
                 .endpointIdentificationAlgorithm(null)
                 .build();
@@ -217,7 +218,7 @@ final class HubConnector {
                         backoff = config.reconnectInitialMillis();
                         relay.hubConnected(ctx.channel(), first.getWelcome());
                         log.info("connected to hub {}:{} (node {}, TLS: {})", config.hubHost(), config.hubPort(),
-                                first.getWelcome().getNode(), sslProvider() == SslProvider.OPENSSL ? "BoringSSL" : "JDK");
+                                first.getWelcome().getNode(), provider == SslProvider.OPENSSL ? "BoringSSL" : "JDK");
                         firstSession.complete(null);
                     }
                     case ERROR -> {

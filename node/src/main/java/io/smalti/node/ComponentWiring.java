@@ -42,16 +42,11 @@ final class ComponentWiring {
         String cidr = c.getString("subnet").isBlank() ? defaultSubnet(hubHost) : c.getString("subnet");
         String bridge = c.getString("bridge").isBlank() ? ContainerSettings.defaultBridgeName(settings.name()) : c.getString("bridge");
         NetworkMode mode = network.equals("host") ? NetworkMode.HOST : NetworkMode.BRIDGE;
-        ContainerSettings cs = ContainerSettings.defaults(settings.name(), settings.dataDir().resolve("containers"))
+        List<String> harnessOptions = c.getStringList("harness-jvm-options");
+        ContainerSettings cs = ContainerSettings.defaults(settings.name(), settings.dataDir().resolve("containers"),
+                        harnessOptions.isEmpty() ? ContainerSettings.DEFAULT_JVM_OPTIONS : harnessOptions)
                 .withNetwork(mode, bridge, cidr)
                 .withHubHostForHostMode(hubHost);
-        if (!c.getStringList("harness-jvm-options").isEmpty()) {
-            List<String> given = new ArrayList<>(c.getStringList("harness-jvm-options"));
-            // The distribution's native-library directory stays: the options are about the JVM, not the files.
-            cs.jvmOptions().stream().filter(o -> o.startsWith("-Djava.library.path=") || o.startsWith("-Djna.boot.library.path="))
-                    .forEach(given::add);
-            cs = cs.withHarness(cs.javaExecutable(), cs.harnessClasspath(), given);
-        }
         // Harnesses map their classes from an archive one harness run makes (in the background, once).
         Path archive = HarnessArchive.path(settings.dataDir().resolve("harness-cds"), cs);
         List<String> options = new ArrayList<>(cs.jvmOptions());

@@ -72,29 +72,23 @@ final class HarnessArchive {
             Files.deleteIfExists(classList);
             long t0 = System.nanoTime();
             // 1. The harness exactly as the drivers launch it, plus the option that lists its classes.
-            List<String> options = new ArrayList<>(settings.jvmOptions());
-            options.add("-XX:DumpLoadedClassList=" + classList);
-            List<String> cmd = HarnessLaunch.command(settings.withHarness(settings.javaExecutable(),
-                    settings.harnessClasspath(), options));
-            ObjectNode config = new ObjectMapper().createObjectNode();
+            List<String> cmd = harnessCommand(settings, "-XX:DumpLoadedClassList=" + classList);
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode config = json.createObjectNode();
             config.put("component", Id.random(Category.INSTANCE, new SecureRandom()).toString());
             config.putObject("hub").put("host", hubHost).put("port", hubPort).put("certificate", certificatePem);
             config.putArray("command").add("/bin/true");
             config.put("socket", archive.getParent().resolve("archive.sock").toString());
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try (OutputStream in = p.getOutputStream()) {
-                in.write(new ObjectMapper().writeValueAsBytes(config));
+                in.write(json.writeValueAsBytes(config));
             }
             if (!finished(p, "lists its classes") || !Files.isRegularFile(classList)) {
                 return;
             }
             // 2. The archive, with the same options (the JVM that maps it must match them) and class path.
-            List<String> dump = new ArrayList<>(settings.jvmOptions());
-            dump.add("-Xshare:dump");
-            dump.add("-XX:SharedClassListFile=" + classList);
-            dump.add("-XX:SharedArchiveFile=" + tmp);
-            List<String> dumpCmd = new ArrayList<>(HarnessLaunch.command(settings.withHarness(settings.javaExecutable(),
-                    settings.harnessClasspath(), dump)));
+            List<String> dumpCmd = harnessCommand(settings, "-Xshare:dump", "-XX:SharedClassListFile=" + classList,
+                    "-XX:SharedArchiveFile=" + tmp);
             dumpCmd.remove(dumpCmd.size() - 1); // no main class: -Xshare:dump exits when the archive is written
             p = new ProcessBuilder(dumpCmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
@@ -120,6 +114,14 @@ final class HarnessArchive {
                 // a leftover is replaced by the next attempt
             }
         }
+    }
+
+    /** The harness's command as the drivers run it, with more JVM options. */
+    private static List<String> harnessCommand(ContainerSettings settings, String... extraOptions) {
+        List<String> options = new ArrayList<>(settings.jvmOptions());
+        options.addAll(List.of(extraOptions));
+        return new ArrayList<>(HarnessLaunch.command(settings.withHarness(settings.javaExecutable(),
+                settings.harnessClasspath(), options)));
     }
 
     private static boolean finished(Process p, String what) throws InterruptedException {

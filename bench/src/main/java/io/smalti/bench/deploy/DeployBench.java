@@ -152,10 +152,11 @@ public final class DeployBench {
             // Harnesses started before the node has made its class-data archive run without it: measure the
             // steady state.
             long archiveDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (System.nanoTime() < archiveDeadline && !hasArchive(data.resolve("harness-cds"))) {
+            boolean archive;
+            while (!(archive = hasArchive(data.resolve("harness-cds"))) && System.nanoTime() < archiveDeadline) {
                 Thread.sleep(200);
             }
-            log("[" + driver + "] harness class-data archive " + (hasArchive(data.resolve("harness-cds")) ? "ready" : "missing after 120 s"));
+            log("[" + driver + "] harness class-data archive " + (archive ? "ready" : "missing after 120 s"));
             // Push the echo bundle (retried: the ring may take a moment after /healthz answers).
             Path bundle = examples.resolve("bundles/echo-0.1.0.tar.gz");
             String sig = Base64.getEncoder().encodeToString(Files.readAllBytes(examples.resolve("bundles/echo-0.1.0.sig")));

@@ -17,7 +17,7 @@ import io.smalti.component.bundles.BundleRepository;
 import io.smalti.component.records.ComponentKeys;
 import io.smalti.component.records.ComponentRecords;
 import io.smalti.component.testing.ComponentRing;
-import io.smalti.ring.testing.Eventually;
+import io.smalti.ring.testing.Await;
 import io.smalti.component.testing.FakeDriver;
 import io.smalti.component.testing.TestBundles;
 import io.smalti.container.ContainerSpec;
@@ -142,7 +142,7 @@ class ComponentControllerTest {
     // ---- helpers ---------------------------------------------------------------------------------
 
     private static void await(String what, java.util.function.BooleanSupplier condition) {
-        Eventually.await(what, WAIT, () -> {}, condition);
+        Await.until(what, WAIT, () -> {}, condition);
     }
 
     /** Pushes a fresh bundle named {@code name} and registers its type. */

@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -64,7 +65,7 @@ public final class Router implements AutoCloseable {
     }, 5, TimeUnit.MILLISECONDS);
     final Stats stats = new Stats();
 
-    private final List<java.util.function.Consumer<String>> openedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> openedListeners = new CopyOnWriteArrayList<>();
 
     private record CachedMembers(Set<String> members, long until) {}
 
@@ -110,7 +111,7 @@ public final class Router implements AutoCloseable {
      * Calls {@code listener} with the component id each time a session opens on this hub (once it is recorded,
      * before the harness is welcomed). Listeners run on the thread that recorded it and must not block.
      */
-    public void onOpened(java.util.function.Consumer<String> listener) {
+    public void onOpened(Consumer<String> listener) {
         openedListeners.add(listener);
     }
 
@@ -144,7 +145,7 @@ public final class Router implements AutoCloseable {
             if (err != null && sessions.remove(component, session)) {
                 locations.remove(component, self); // never welcomed: nobody heard of it, nothing to tell
             } else if (err == null) {
-                for (java.util.function.Consumer<String> l : openedListeners) {
+                for (Consumer<String> l : openedListeners) {
                     try {
                         l.accept(component);
                     } catch (RuntimeException e) {

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.buffer.Unpooled;
 import io.smalti.hub.router.HubSettings;
 import io.smalti.hub.router.Router;
-import io.smalti.ring.testing.Eventually;
+import io.smalti.ring.testing.Await;
 import io.smalti.hub.testing.OneNodeRing;
 import io.smalti.protocol.hub.Error;
 import io.smalti.protocol.hub.Frame;
@@ -187,7 +187,7 @@ class HarnessHandlerTest {
         Frame f = c.next();
         assertEquals(Error.Code.TOO_LARGE, errorCode(f), f.toString());
         assertFalse(c.isOpen());
-        Eventually.await("the location of " + id + " to be cleared", Duration.ofSeconds(10), c::runTasks,
+        Await.until("the location of " + id + " to be cleared", Duration.ofSeconds(10), c::runTasks,
                 () -> location(id).isEmpty());
     }
 
@@ -197,8 +197,8 @@ class HarnessHandlerTest {
         HarnessConnection c = new HarnessConnection(router);
         c.send(hello(id));
         c.channel().close(); // before the location write completes and the handler goes on
-        Eventually.await("the location of " + id + " to be written", () -> location(id).isPresent());
-        Eventually.await("the location of " + id + " to be cleared", Duration.ofSeconds(10), c::runTasks,
+        Await.until("the location of " + id + " to be written", () -> location(id).isPresent());
+        Await.until("the location of " + id + " to be cleared", Duration.ofSeconds(10), c::runTasks,
                 () -> location(id).isEmpty());
         c.expectNothing(Duration.ZERO);
         HarnessConnection caller = HarnessConnection.connect(router, newComponent());
@@ -218,7 +218,7 @@ class HarnessHandlerTest {
         HarnessConnection caller = HarnessConnection.connect(router, newComponent());
         callee.send(hello(b));
         // The ring acknowledged the location: the handler's continuation is queued on the callee's loop, not run.
-        Eventually.await("the location write to complete", () -> callee.channel().hasQueuedTasks());
+        Await.until("the location write to complete", () -> callee.channel().hasQueuedTasks());
         assertTrue(location(b).isPresent());
         assertNull(callee.channel().readOutbound(), "nothing written to the callee yet");
 

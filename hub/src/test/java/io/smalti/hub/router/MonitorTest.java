@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.smalti.hub.endpoint.HarnessConnection;
-import io.smalti.ring.testing.Eventually;
+import io.smalti.ring.testing.Await;
 import io.smalti.protocol.hub.AttributeChanged;
 import io.smalti.protocol.hub.AttributeTarget;
 import io.smalti.protocol.hub.ComponentDown;
@@ -205,7 +205,7 @@ class MonitorTest extends RouterFixture {
         b.c().send(register(1, g));
         b.c().close(); // before the Membership answer
         Thread.sleep(500); // the join's ring write (milliseconds on one node) has completed by now
-        Eventually.await(b.id() + " to leave " + g, Duration.ofSeconds(5), () -> {}, () -> members(g).isEmpty());
+        Await.until(b.id() + " to leave " + g, Duration.ofSeconds(5), () -> {}, () -> members(g).isEmpty());
         Thread.sleep(300);
         assertTrue(members(g).isEmpty(), "and it stays out");
     }

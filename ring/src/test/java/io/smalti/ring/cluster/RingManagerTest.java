@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.smalti.ring.Ring;
+import io.smalti.ring.testing.TestNodeConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,16 +34,8 @@ class RingManagerTest {
     private record Node(String name, ActorSystem<Void> system, RingView view) {}
 
     private Node start(String name) {
-        Config config = ConfigFactory.parseString("""
-                pekko.actor.provider = cluster
-                pekko.remote.artery.canonical.hostname = 127.0.0.1
-                pekko.remote.artery.canonical.port = 0
-                pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-                pekko.cluster.roles = ["%s"]
-                pekko.coordinated-shutdown.exit-jvm = off
-                pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
-                smalti.ring.size = 32
-                """.formatted(NodeNames.role(name))).withFallback(SmaltiConfig.libraryDefaults()).withFallback(ConfigFactory.load());
+        Config config = ConfigFactory.parseString("smalti.ring.size = 32").withFallback(TestNodeConfig.of(name))
+                .withFallback(SmaltiConfig.libraryDefaults()).withFallback(ConfigFactory.load());
         RingView view = new RingView();
         Path data = dir.resolve(name);
         data.toFile().mkdirs();

@@ -3,7 +3,6 @@ package io.smalti.ring.testing;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.smalti.ring.cluster.ClusterMembers;
-import io.smalti.ring.cluster.NodeNames;
 import io.smalti.ring.cluster.RingManager;
 import io.smalti.ring.cluster.RingSettings;
 import io.smalti.ring.cluster.RingStore;
@@ -61,17 +60,11 @@ public final class OneNodeCluster implements AutoCloseable {
     public static OneNodeCluster start(String hint, Function<Hlc, List<VnodeService>> services) throws Exception {
         Path dir = Files.createTempDirectory("smalti-" + hint + "-test");
         Config config = ConfigFactory.parseString("""
-                pekko.actor.provider = cluster
-                pekko.remote.artery.canonical.hostname = 127.0.0.1
-                pekko.remote.artery.canonical.port = 0
-                pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-                pekko.cluster.roles = ["%s"]
-                pekko.coordinated-shutdown.exit-jvm = off
-                pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
                 pekko.loglevel = WARNING
                 smalti.ring.size = 8
                 smalti.vnode.request-timeout = 3s
-                """.formatted(NodeNames.role(NODE)))
+                """)
+                .withFallback(TestNodeConfig.of(NODE))
                 .withFallback(JournalConfig.h2(dir.resolve("journal"), 2))
                 .withFallback(SmaltiConfig.libraryDefaults()).withFallback(ConfigFactory.load()).resolve();
         RingView view = new RingView();

@@ -8,7 +8,6 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.smalti.ring.Ring;
 import io.smalti.ring.cluster.ClusterMembers;
-import io.smalti.ring.cluster.NodeNames;
 import io.smalti.ring.cluster.RingManager;
 import io.smalti.ring.cluster.RingSettings;
 import io.smalti.ring.cluster.RingStore;
@@ -18,6 +17,7 @@ import io.smalti.ring.crdt.Hlc;
 import io.smalti.ring.kv.KvClient;
 import io.smalti.ring.kv.KvService;
 import io.smalti.ring.testing.Await;
+import io.smalti.ring.testing.TestNodeConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -74,18 +74,12 @@ class VnodeClusterTest {
         Path data = dir.resolve(name);
         data.toFile().mkdirs();
         Config config = ConfigFactory.parseString("""
-                pekko.actor.provider = cluster
-                pekko.remote.artery.canonical.hostname = 127.0.0.1
-                pekko.remote.artery.canonical.port = 0
-                pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-                pekko.cluster.roles = ["%s"]
-                pekko.coordinated-shutdown.exit-jvm = off
-                pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
                 smalti.ring.size = %d
                 smalti.vnode.anti-entropy.interval = 200ms
                 smalti.vnode.request-timeout = 3s
                 smalti.vnode.handoff.batch-size = 50
-                """.formatted(NodeNames.role(name), Q))
+                """.formatted(Q))
+                .withFallback(TestNodeConfig.of(name))
                 .withFallback(JournalConfig.h2(data.resolve("journal"), 2))
                 .withFallback(SmaltiConfig.libraryDefaults()).withFallback(ConfigFactory.load()).resolve();
         RingView view = new RingView();
