@@ -116,13 +116,22 @@ final class HarnessArchive {
         }
     }
 
-    /** The harness's command as the drivers run it, with more JVM options. */
+    /**
+     * The harness's command as the drivers run it, with more JVM options; at low priority where {@code nice}
+     * exists: the archive is made while the node starts (joins, takes over replicas), which must not wait for it.
+     */
     private static List<String> harnessCommand(ContainerSettings settings, String... extraOptions) {
         List<String> options = new ArrayList<>(settings.jvmOptions());
         options.addAll(List.of(extraOptions));
-        return new ArrayList<>(HarnessLaunch.command(settings.withHarness(settings.javaExecutable(),
-                settings.harnessClasspath(), options)));
+        List<String> cmd = new ArrayList<>();
+        if (Files.isExecutable(NICE)) {
+            cmd.addAll(List.of(NICE.toString(), "-n", "15"));
+        }
+        cmd.addAll(HarnessLaunch.command(settings.withHarness(settings.javaExecutable(), settings.harnessClasspath(), options)));
+        return cmd;
     }
+
+    private static final Path NICE = Path.of("/usr/bin/nice");
 
     private static boolean finished(Process p, String what) throws InterruptedException {
         if (p.waitFor(60, TimeUnit.SECONDS)) {
