@@ -2,6 +2,7 @@ package io.smalti.ring.cluster;
 
 import io.smalti.ring.Ring;
 import io.smalti.ring.claim.Claim;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -52,6 +53,8 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
 
     private enum Tick implements Command { INSTANCE }
 
+    private enum Settled implements Command { INSTANCE }
+
     private record ClusterChanged(Object event) implements Command {}
 
     private record RingReceived(Replicator.SubscribeResponse<RingRegister> response) implements Command {}
@@ -75,6 +78,8 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
     /** What the last claim was computed from, to skip recomputing when nothing changed. */
     private Object lastClaimInput;
     private boolean warnedSize;
+    private final TimerScheduler<Command> timers;
+    private long membershipChangedAt = System.nanoTime();
 
     private RingManager(ActorContext<Command> context, TimerScheduler<Command> timers,
                         ReplicatorMessageAdapter<Command, RingRegister> replicator,
@@ -82,6 +87,7 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
         super(context);
         context.setLoggerName(RingManager.class);
         this.replicator = replicator;
+        this.timers = timers;
         this.drainingSet = context.spawn(DrainingSet.create(selfName,
                 context.messageAdapter(DrainingSet.Changed.class, c -> new DrainingChanged(c.names()))), "draining");
         this.cluster = Cluster.get(context.getSystem());
@@ -123,8 +129,12 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(RingReceived.class, this::onRingReceived)
-                .onMessage(ClusterChanged.class, m -> claimIfLeader())
+                .onMessage(ClusterChanged.class, m -> {
+                    membershipChangedAt = System.nanoTime();
+                    return claimIfLeader();
+                })
                 .onMessageEquals(Tick.INSTANCE, this::claimIfLeader)
+                .onMessageEquals(Settled.INSTANCE, this::claimIfLeader)
                 .onMessage(Published.class, this::onPublished)
                 .onMessage(Drain.class, d -> {
                     getContext().getLog().info("Draining: asking the claimant to move this node's vnodes to the others");
@@ -182,6 +192,12 @@ public final class RingManager extends AbstractBehavior<RingManager.Command> {
             members = serving;
         }
         Ring base = applied != null ? applied : stored;
+        long unsettled = settings.firstRingSettle().toNanos() - (System.nanoTime() - membershipChangedAt);
+        if (base == null && unsettled > 0) {
+            // Members that start together are still coming up: one first ring for all of them.
+            timers.startSingleTimer(Settled.INSTANCE, Settled.INSTANCE, Duration.ofNanos(unsettled));
+            return this;
+        }
         Object input = List.of(base == null ? -1L : base.epoch(), base == null ? 0 : base.hashCode(), members);
         if (input.equals(lastClaimInput)) {
             return this;

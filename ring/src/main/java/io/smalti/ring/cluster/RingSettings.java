@@ -11,8 +11,10 @@ import java.time.Duration;
  * @param replicas N for a new cluster
  * @param retryInterval how often the claimant re-checks the ring against the membership
  * @param publishTimeout how long a ring publication waits for a majority of nodes
+ * @param firstRingSettle how long a new cluster's membership must stay unchanged before its first ring
  */
-public record RingSettings(int size, int replicas, Duration retryInterval, Duration publishTimeout) {
+public record RingSettings(int size, int replicas, Duration retryInterval, Duration publishTimeout,
+                           Duration firstRingSettle) {
     public RingSettings {
         Ring.checkSize(size);
         Ring.checkReplicas(replicas, size);
@@ -21,6 +23,6 @@ public record RingSettings(int size, int replicas, Duration retryInterval, Durat
     public static RingSettings from(Config config) {
         Config c = config.getConfig("smalti.ring");
         return new RingSettings(c.getInt("size"), c.getInt("replicas"),
-                c.getDuration("retry-interval"), c.getDuration("publish-timeout"));
+                c.getDuration("retry-interval"), c.getDuration("publish-timeout"), c.getDuration("first-ring-settle"));
     }
 }

@@ -73,6 +73,10 @@ final class HandoffManager extends AbstractActorWithTimers {
         final ReplicaKey key;
         final List<String> candidates;
         final String kind;
+        /** No earlier ring says who held it: its candidates are guesses, extended by every member. */
+        final boolean blind;
+        /** Candidates that had nothing to give: no replica, or one they are receiving themselves (blind only). */
+        final Set<String> emptyHanded = new HashSet<>();
         final long startedAt = System.currentTimeMillis();
         int candidate;
         String source;
@@ -83,10 +87,11 @@ final class HandoffManager extends AbstractActorWithTimers {
         long generation;
         boolean inFlight;
 
-        Inbound(ReplicaKey key, List<String> candidates, String kind) {
+        Inbound(ReplicaKey key, List<String> candidates, String kind, boolean blind) {
             this.key = key;
-            this.candidates = candidates;
+            this.candidates = new ArrayList<>(candidates);
             this.kind = kind;
+            this.blind = blind;
         }
     }
 
@@ -173,6 +178,10 @@ final class HandoffManager extends AbstractActorWithTimers {
         Ring prev = ring;
         ring = next;
         boolean comparable = prev != null && prev.size() == next.size();
+        // The first ring of a new cluster: nobody held anything before it (a record needs a ring to be
+        // written), so there is nothing to pull. Pulling anyway made nodes that formed the cluster together
+        // wait on each other for good.
+        boolean newCluster = prev == null && next.epoch() == 1;
         int started = 0;
         for (String service : services) {
             for (int v = 0; v < next.size(); v++) {
@@ -183,11 +192,11 @@ final class HandoffManager extends AbstractActorWithTimers {
                 boolean was = before != null && before.contains(self);
                 if (in) {
                     cancelOutbound(key);
-                    if (!was && !inbound.containsKey(key)) {
+                    if (!was && !newCluster && !inbound.containsKey(key)) {
                         List<String> candidates = sources(now, before);
                         if (!candidates.isEmpty()) {
                             String kind = now.get(0).equals(self) ? "ownership" : "replica";
-                            inbound.put(key, new Inbound(key, candidates, kind));
+                            inbound.put(key, new Inbound(key, candidates, kind, before == null));
                             shared.receiving.put(key, candidates.get(0));
                             started++;
                         }
@@ -210,7 +219,8 @@ final class HandoffManager extends AbstractActorWithTimers {
 
     /**
      * Where a new replica can pull from: nodes that held it and still do (they stay complete), then nodes
-     * that held it and are handing it off; without an earlier ring, the other nodes of the list.
+     * that held it and are handing it off; without an earlier ring, the other nodes of the list (and, once
+     * they are asked, every other member: see {@link #nextSource}).
      */
     private List<String> sources(List<String> now, List<String> before) {
         LinkedHashSet<String> out = new LinkedHashSet<>();
@@ -309,6 +319,15 @@ final class HandoffManager extends AbstractActorWithTimers {
     }
 
     private String nextSource(Inbound in) {
+        if (in.blind) {
+            // The list's other nodes may all be new and waiting for each other; an earlier holder (now
+            // handing the replica off) is among the other members.
+            for (String m : transport.members().availableNames()) {
+                if (!m.equals(self) && !in.candidates.contains(m)) {
+                    in.candidates.add(m);
+                }
+            }
+        }
         for (int i = 0; i < in.candidates.size(); i++) {
             String c = in.candidates.get((in.candidate + i) % in.candidates.size());
             if (transport.members().available(c)) {
@@ -328,6 +347,10 @@ final class HandoffManager extends AbstractActorWithTimers {
         if (s.error() != null) {
             Throwable cause = s.error() instanceof java.util.concurrent.CompletionException c && c.getCause() != null
                     ? c.getCause() : s.error();
+            if (in.blind && cause instanceof ReplicaPeer.Refused) {
+                emptyHanded(in); // expected while guessing: not worth a log line
+                return;
+            }
             if (in.records == 0 && in.cursor.isEmpty() || cause instanceof ReplicaPeer.Refused) {
                 log.info(String.format("Handoff of %s from %s paused at %d records: %s; resuming in %s", in.key,
                         in.source, in.records, cause.getMessage(), settings.handoffRetry()));
@@ -340,6 +363,10 @@ final class HandoffManager extends AbstractActorWithTimers {
             return;
         }
         SyncBatch batch = s.batch();
+        if (in.blind && batch.getNotHeld()) {
+            emptyHanded(in);
+            return;
+        }
         in.records += batch.getRecordsCount();
         if (!batch.getLastKey().isEmpty()) {
             in.cursor = batch.getLastKey();
@@ -349,6 +376,23 @@ final class HandoffManager extends AbstractActorWithTimers {
         } else {
             step(in);
         }
+    }
+
+    /**
+     * A guessed holder had nothing to give (no replica, or one it is still receiving itself): asks the next
+     * candidate at once, or completes the pull once every available member has answered so. Nobody then
+     * holds more than this node (a member receiving it pulls from one of them); guessed holders refusing
+     * each other would otherwise wait on each other for good.
+     */
+    private void emptyHanded(Inbound in) {
+        in.emptyHanded.add(in.source);
+        if (in.candidates.stream().filter(c -> transport.members().available(c)).allMatch(in.emptyHanded::contains)) {
+            complete(in, "no other member had its records");
+            return;
+        }
+        in.candidate = (in.candidate + 1) % in.candidates.size();
+        in.source = null;
+        step(in);
     }
 
     private void complete(Inbound in, String note) {

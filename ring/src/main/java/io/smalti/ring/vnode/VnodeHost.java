@@ -185,7 +185,9 @@ final class VnodeHost extends AbstractActorWithStash {
             }
             case READ -> {
                 String source = handoff.receiving.get(key);
-                if (source != null) {
+                if (env.getRead().getReplicaOnly()) {
+                    deliver(key, env, sender);
+                } else if (source != null) {
                     readThrough(env, key, source);
                 } else if (stale && !replicas.containsKey(key)) {
                     forwardRead(env, ring, sender);
@@ -213,7 +215,7 @@ final class VnodeHost extends AbstractActorWithStash {
         VnodeEnvelope.Builder reply = VnodeEnvelope.newBuilder();
         switch (env.getBodyCase()) {
             case READ -> reply.setReadReply(ReadReply.newBuilder().setFound(false));
-            case SYNC_REQUEST -> reply.setSyncBatch(SyncBatch.newBuilder().setDone(true));
+            case SYNC_REQUEST -> reply.setSyncBatch(SyncBatch.newBuilder().setDone(true).setNotHeld(true));
             case BUCKET_REQUEST -> reply.setSyncBatch(SyncBatch.newBuilder().setDone(true));
             case DIGEST_REQUEST -> reply.setDigestReply(Digest.EMPTY.toReply());
             default -> {
@@ -275,8 +277,10 @@ final class VnodeHost extends AbstractActorWithStash {
         VnodeService service = services.get(key.service());
         CompletionStage<VnodeEnvelope> local = transport.ask(replica(key),
                 path -> env.toBuilder().setReplyTo(path).build(), settings.requestTimeout());
+        VnodeEnvelope fromSource = env.toBuilder().setRead(env.getRead().toBuilder().setReplicaOnly(true)).build();
+        // Half the request's time: a source that does not answer leaves time to answer from the local replica.
         CompletionStage<VnodeEnvelope> remote = transport.ask(source,
-                path -> env.toBuilder().setReplyTo(path).build(), settings.requestTimeout())
+                path -> fromSource.toBuilder().setReplyTo(path).build(), settings.requestTimeout().dividedBy(2))
                 .exceptionally(e -> null);
         local.thenCombine(remote, (a, b) -> mergeReads(service, env.getRead().getKey(), a, b))
                 .whenComplete((reply, err) -> {

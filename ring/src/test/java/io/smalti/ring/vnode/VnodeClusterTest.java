@@ -51,7 +51,7 @@ class VnodeClusterTest {
 
     private final List<ActorSystem<Void>> systems = new ArrayList<>();
 
-    record Node(String name, ActorSystem<Void> system, RingView ring, Vnodes vnodes, KvClient kv) {}
+    record Node(String name, ActorSystem<Void> system, RingView ring, Vnodes vnodes, KvClient kv, ClusterMembers members) {}
 
     /**
      * A W=2 put as a client would make it: retried (after 500 ms) when too few replicas were reachable, which
@@ -71,29 +71,35 @@ class VnodeClusterTest {
     }
 
     Node start(String name) {
+        return start(name, "");
+    }
+
+    /** Node {@code name} with {@code extra} settings in front of the test's. */
+    Node start(String name, String extra) {
         Path data = dir.resolve(name);
         data.toFile().mkdirs();
-        Config config = ConfigFactory.parseString("""
+        Config config = ConfigFactory.parseString(extra).withFallback(ConfigFactory.parseString("""
                 smalti.ring.size = %d
                 smalti.vnode.anti-entropy.interval = 200ms
                 smalti.vnode.request-timeout = 3s
                 smalti.vnode.handoff.batch-size = 50
-                """.formatted(Q))
+                """.formatted(Q)))
                 .withFallback(TestNodeConfig.of(name))
                 .withFallback(JournalConfig.h2(data.resolve("journal"), 2))
                 .withFallback(SmaltiConfig.libraryDefaults()).withFallback(ConfigFactory.load()).resolve();
         RingView view = new RingView();
         AtomicReference<Vnodes> vnodes = new AtomicReference<>();
         RingStore store = new RingStore(data);
+        ClusterMembers members = new ClusterMembers(name);
         ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
-            vnodes.set(Vnodes.start(ctx, new ClusterMembers(name), view, store.load(),
+            vnodes.set(Vnodes.start(ctx, members, view, store.load(),
                     List.of(new KvService(name, new Hlc())), VnodeSettings.from(config)));
             ctx.spawn(RingManager.create(name, RingSettings.from(config), store, view), "ring");
             return Behaviors.empty();
         }), "smalti", config);
         systems.add(system);
         await(() -> vnodes.get(), "vnodes of " + name);
-        return new Node(name, system, view, vnodes.get(), new KvClient(vnodes.get().client()));
+        return new Node(name, system, view, vnodes.get(), new KvClient(vnodes.get().client()), members);
     }
 
     @AfterEach
@@ -147,6 +153,73 @@ class VnodeClusterTest {
             }
         }
         assertAllReadable(written, List.of(d));
+    }
+
+    /**
+     * Three nodes that form a new cluster together get its first ring at once: none of them held anything
+     * before, so none waits for records from another (they once waited for each other for good, and every
+     * read of a vnode bounced between them until it timed out).
+     */
+    @Test
+    void nodesFormingANewClusterTogetherServeAtOnce() throws Exception {
+        // The leader moves members Up only once three have joined: the first ring names all three.
+        String together = "pekko.cluster.min-nr-of-members = 3";
+        Node a = start("a", together);
+        Node b = start("b", together);
+        Node c = start("c", together);
+        List<Node> all = List.of(a, b, c);
+        join(a, all);
+        Ring first = awaitRing(all);
+        assertEquals(1, first.epoch(), "the cluster's first ring already names every node");
+        await(() -> all.stream().allMatch(n -> n.members().availableNames().size() == 3) ? true : null,
+                "every node to see the others available");
+
+        Map<String, Long> written = new HashMap<>();
+        for (int i = 0; i < 48; i++) {
+            String key = "first-" + i;
+            KvClient.Written w = all.get(i % 3).kv().put(key, ByteString.copyFromUtf8("v" + i), 2)
+                    .toCompletableFuture().get(10, TimeUnit.SECONDS);
+            written.put(key, w.timestamp());
+        }
+        // Reads answer within the request timeout on their first try, through every node.
+        assertAllReadable(written, all);
+        awaitQuiet(all);
+        for (Node n : all) {
+            assertTrue(n.vnodes().transfers().stream().noneMatch(t -> t.transfer().getTo().equals(n.name())),
+                    n.name() + " received replicas in a new cluster: " + n.vnodes().transfers());
+        }
+    }
+
+    /**
+     * One node with records, then three join at once: some vnodes' preference lists now name only new nodes,
+     * none of which knows who held them. They find the node that did instead of waiting on each other or
+     * taking each other's empty answer for the vnode's records.
+     */
+    @Test
+    void threeNodesJoiningOneTogetherFindItsRecords() throws Exception {
+        Node a = start("a");
+        join(a, List.of(a));
+        awaitRing(List.of(a));
+        Map<String, Long> written = new HashMap<>();
+        for (int i = 0; i < 200; i++) {
+            String key = "solo-" + i;
+            written.put(key, a.kv().put(key, ByteString.copyFromUtf8("v" + i), 1).toCompletableFuture()
+                    .get(10, TimeUnit.SECONDS).timestamp());
+        }
+        Node b = start("b");
+        Node c = start("c");
+        Node d = start("d");
+        List<Node> all = List.of(a, b, c, d);
+        join(a, List.of(b, c, d));
+        Ring four = awaitRing(all);
+        boolean allNew = false;
+        for (int v = 0; v < four.size(); v++) {
+            allNew |= !four.preferenceList(v).nodes().contains("a");
+        }
+        assertTrue(allNew, "some vnode's replicas are all on the new nodes: " + four.vnodeCounts());
+        awaitQuiet(all);
+        awaitReplicasLevel(all, written.keySet());
+        assertAllReadable(written, List.of(b, c, d));
     }
 
     private void join(Node seed, List<Node> nodes) {
