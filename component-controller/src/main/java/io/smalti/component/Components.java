@@ -64,7 +64,8 @@ public final class Components implements AutoCloseable {
      */
     public static Components start(Settings settings, String self, VnodeClient client, RingView ringView, ClusterMembers members,
                                    ContainerDriver driver, InstanceAgent.HubAccess hub, Predicate<String> connected,
-                                   InstanceAgent.Endpoints endpoints, NodeLifecycle lifecycle) {
+                                   InstanceAgent.Endpoints endpoints, InstanceAgent.HealthProbe probe,
+                                   NodeLifecycle lifecycle) {
         ExecutorService blocking = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "bundle-work");
             t.setDaemon(true);
@@ -75,8 +76,8 @@ public final class Components implements AutoCloseable {
                 Limits.DEFAULTS, blocking);
         ComponentController controller = new ComponentController(self, records, bundles, ringView, members,
                 settings.lostAfter(), settings.scalerInterval());
-        InstanceAgent agent = new InstanceAgent(self, records, bundles, driver, hub, connected, endpoints, settings.grace(),
-                settings.agentInterval());
+        InstanceAgent agent = new InstanceAgent(self, records, bundles, driver, hub, connected, endpoints, probe,
+                settings.grace(), settings.agentInterval());
         controller.onPlacementChanged(node -> {
             if (node.equals(self)) {
                 agent.refresh(); // placed or ended here: act now, not at the agent's next round

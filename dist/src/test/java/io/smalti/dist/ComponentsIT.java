@@ -254,6 +254,76 @@ class ComponentsIT {
 
     @Test
     @Order(2)
+    void anInstanceFailingItsHealthCheckGoesUnavailableThenIsReplaced() throws Exception {
+        // The echo example with a health check calling an operation it does not have: every check fails.
+        Path dir = work.resolve("echo-sick");
+        try (Stream<Path> files = Files.walk(BUNDLES.resolve("echo"))) {
+            for (Path f : files.toList()) {
+                Path to = dir.resolve(BUNDLES.resolve("echo").relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        String manifest = Files.readString(dir.resolve("bundle.json"));
+        String sick = manifest.replace("\"name\": \"echo\"", "\"name\": \"echo-sick\"")
+                .replace("\"groups\": [\"echo\"]", "\"groups\": [\"echo-sick\"],\n  \"health\": {\"call\": \"health\", \"intervalSeconds\": 2}");
+        assertTrue(sick.contains("echo-sick") && sick.contains("intervalSeconds"), sick);
+        Files.writeString(dir.resolve("bundle.json"), sick);
+        Dist.Run build = Dist.smalti(Duration.ofSeconds(60), work, "bundle", "build", "--key",
+                BUNDLES.getParent().resolve("dev-key").toString(), "--out", work.toString(), dir.toString());
+        assertEquals(0, build.exit(), build.out() + build.err());
+        Dist.Run deploy = Dist.smalti(Duration.ofMinutes(3), work, "deploy", work.resolve("echo-sick-0.1.0.tar.gz").toString(),
+                "--count", "1", "--timeout", "150s", "--json", "--node", api(1));
+        assertEquals(0, deploy.exit(), "deploy failed:\n" + deploy.out() + deploy.err() + nodeLogs("echo-sick"));
+        String id = Dist.JSON.readTree(deploy.out()).path("instances").get(0).path("id").asText();
+        seen.add(id);
+
+        // The first failed check makes it unavailable, with the component's own error as the reason.
+        JsonNode history = Dist.await(Duration.ofSeconds(30), "instance " + id + " unavailable", () -> {
+            JsonNode i = getOrNull(api(2) + "/v1/instances/" + id);
+            return i != null && historyHas(i, "unavailable", "unknown operation health") ? i : null;
+        });
+        // The third in a row fails it; the scaler starts another.
+        JsonNode replaced = Dist.await(Duration.ofSeconds(60), "instance " + id + " failed and replaced", () -> {
+            JsonNode now = getOrNull(api(1) + "/v1/instances?type=echo-sick");
+            if (now == null) {
+                return null;
+            }
+            now.path("instances").forEach(i -> seen.add(i.path("id").asText()));
+            boolean failed = count(now, i -> i.path("id").asText().equals(id) && i.path("state").asText().equals("failed")
+                    && i.path("reason").asText().contains("(3 in a row)")) == 1;
+            return failed && count(now, i -> !i.path("id").asText().equals(id) && !i.path("state").asText().equals("failed")) >= 1
+                    ? now : null;
+        });
+        System.out.println("ComponentsIT: an instance failing its health check: " + history.path("history") + "; then " + replaced);
+
+        Dist.Run destroy = Dist.smalti(Duration.ofSeconds(60), work, "destroy", "--type", "echo-sick", "--node", api(1));
+        assertEquals(0, destroy.exit(), destroy.out() + destroy.err());
+        Dist.await(Duration.ofSeconds(60), "every echo-sick instance ended", () -> {
+            JsonNode now = getOrNull(api(1) + "/v1/instances?type=echo-sick");
+            if (now == null) {
+                return null;
+            }
+            now.path("instances").forEach(i -> seen.add(i.path("id").asText()));
+            return count(now, i -> !i.path("state").asText().equals("destroyed") && !i.path("state").asText().equals("failed")) == 0
+                    ? now : null;
+        });
+    }
+
+    private static boolean historyHas(JsonNode instance, String state, String reasonPart) {
+        for (JsonNode h : instance.path("history")) {
+            if (h.path("state").asText().equals(state) && h.path("reason").asText().contains(reasonPart)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    @Order(3)
     void maliciousBundlesAreRefusedAndWriteNothing() throws Exception {
         DeveloperKey key = DeveloperKey.load(BUNDLES.getParent().resolve("dev-key"));
         Path bundleCache = dataDir(1).resolve("bundles");
@@ -323,7 +393,7 @@ class ComponentsIT {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void instancesOfAKilledNodeAreReplacedOnTheOthers() throws Exception {
         JsonNode before = Dist.getJson(api(1) + "/v1/instances?type=echo");
         String victimNode = "n3";
@@ -357,7 +427,7 @@ class ComponentsIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void destroyingEverythingLeavesNothingBehind() throws Exception {
         Dist.Run destroy = Dist.smalti(Duration.ofSeconds(60), work, "destroy", "--type", "echo", "--node", api(1));
         assertEquals(0, destroy.exit(), destroy.out() + destroy.err());

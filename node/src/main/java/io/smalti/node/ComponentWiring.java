@@ -13,6 +13,10 @@ import io.smalti.container.net.Bridge;
 import io.smalti.container.process.ProcessDriver;
 import io.smalti.hub.Hub;
 import io.smalti.node.controller.NodeLifecycle;
+import io.smalti.protocol.hub.Call;
+import io.smalti.protocol.hub.Frame;
+import io.smalti.protocol.hub.Result;
+import io.smalti.protocol.hub.Target;
 import io.smalti.ring.cluster.ClusterMembers;
 import io.smalti.ring.cluster.RingView;
 import io.smalti.ring.vnode.VnodeClient;
@@ -21,6 +25,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 
 /** Reads {@code smalti.components} and starts the container driver and the component agents of a node. */
 final class ComponentWiring {
@@ -77,6 +83,7 @@ final class ComponentWiring {
         Components components = Components.start(s, settings.name(), client, ringView, members, driver,
                 new InstanceAgent.HubAccess(hubHost, hub.port(), hub.certificatePem()), hub.router()::isConnected,
                 (instance, endpoints, names) -> publishEndpoints(hub, instance, endpoints, names),
+                (instance, operation, timeout) -> checkHealth(hub, instance, operation, timeout),
                 new NodeLifecycle(Duration.ofSeconds(30)));
         // A harness that connects makes its instance available now, not at the agent's next round.
         hub.router().onOpened(component -> components.agent().poke());
@@ -100,6 +107,25 @@ final class ComponentWiring {
             if (e != null || f.hasError()) {
                 LOG.warn("Cannot publish the endpoints of instance {}: {}", instance, e != null ? e.getMessage() : f.getError().getMessage());
             }
+        });
+    }
+
+    /** An instance's health check: its operation called through this node's hub, with no input. */
+    private static CompletionStage<Optional<String>> checkHealth(Hub hub, String instance, String operation,
+                                                                Duration timeout) {
+        Frame call = Frame.newBuilder().setTimeoutMs((int) timeout.toMillis())
+                .setCall(Call.newBuilder().setOperation(operation).setTarget(Target.newBuilder().setComponent(instance)))
+                .build();
+        return hub.request(call).thenApply(f -> {
+            if (f.hasError()) {
+                return Optional.of(f.getError().getCode() + ": " + f.getError().getMessage());
+            }
+            if (f.getReply().getResultsCount() == 0) {
+                return Optional.of("no answer");
+            }
+            Result result = f.getReply().getResults(0);
+            return result.hasError() ? Optional.of(result.getError().getCode() + ": " + result.getError().getMessage())
+                    : Optional.<String>empty();
         });
     }
 

@@ -1,5 +1,6 @@
 package io.smalti.component.instances;
 
+import io.smalti.bundle.Manifest;
 import io.smalti.component.bundles.BundleRepository;
 import io.smalti.component.records.ComponentKeys;
 import io.smalti.component.records.ComponentRecords;
@@ -20,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -55,6 +58,20 @@ public final class InstanceAgent implements AutoCloseable {
         Endpoints NONE = (instance, endpoints, names) -> { };
     }
 
+    /**
+     * Calls an instance's health operation (its bundle's {@code health.call}) through this node's hub. Called
+     * from the agent's threads; must not block.
+     */
+    public interface HealthProbe {
+        /** Completes empty when the instance answered without error within {@code timeout}, else with why not. */
+        CompletionStage<Optional<String>> check(String instance, String operation, Duration timeout);
+
+        HealthProbe NONE = (instance, operation, timeout) -> CompletableFuture.completedFuture(Optional.empty());
+    }
+
+    /** Failed health checks in a row after which an instance fails (and the scaler replaces it). */
+    static final int HEALTH_FAILURES_TO_FAIL = 3;
+
     private final String self;
     private final ComponentRecords records;
     private final BundleRepository bundles;
@@ -62,6 +79,7 @@ public final class InstanceAgent implements AutoCloseable {
     private final HubAccess hub;
     private final Predicate<String> connected;
     private final Endpoints endpoints;
+    private final HealthProbe probe;
     private final Duration grace;
     private final ScheduledExecutorService loop;
     private final ExecutorService workers;
@@ -87,6 +105,11 @@ public final class InstanceAgent implements AutoCloseable {
         long notRunningSince;  // when its container first read as not running (0: it runs)
         Placement placement;   // as last read, and when
         long placementReadAt;
+        Manifest.Health health; // its bundle's health check, if it has one (known once started or adopted)
+        long nextHealthAt;      // when to check next (0: not yet scheduled)
+        boolean checking;       // a health check is in flight
+        int healthFailures;     // failed checks in a row
+        String unhealthy;       // why the last check failed; null while it passes
 
         Local(String id, InstanceStatus status) {
             this.id = id;
@@ -105,15 +128,18 @@ public final class InstanceAgent implements AutoCloseable {
      */
     public InstanceAgent(String self, ComponentRecords records, BundleRepository bundles, ContainerDriver driver,
                          HubAccess hub, Predicate<String> connected, Duration grace, Duration interval) {
-        this(self, records, bundles, driver, hub, connected, Endpoints.NONE, grace, interval);
+        this(self, records, bundles, driver, hub, connected, Endpoints.NONE, HealthProbe.NONE, grace, interval);
     }
 
     /**
      * @param endpoints where an available instance's endpoints are published (and removed when it ends)
+     * @param probe how the health checks of instances whose bundle has one are made
      */
     public InstanceAgent(String self, ComponentRecords records, BundleRepository bundles, ContainerDriver driver,
-                         HubAccess hub, Predicate<String> connected, Endpoints endpoints, Duration grace, Duration interval) {
+                         HubAccess hub, Predicate<String> connected, Endpoints endpoints, HealthProbe probe,
+                         Duration grace, Duration interval) {
         this.endpoints = endpoints;
+        this.probe = probe;
         this.self = self;
         this.records = records;
         this.bundles = bundles;
@@ -218,6 +244,12 @@ public final class InstanceAgent implements AutoCloseable {
             locals.put(id, local);
             if (state.live() && driver.state(id) == ContainerState.RUNNING) {
                 local.started = true; // survived a restart of this agent: adopt it
+                try {
+                    local.health = BundleRepository.manifest(typeAndBundle(p.getType()).meta()).health().orElse(null);
+                } catch (Exception e) {
+                    LOG.warn("Instance {}: cannot read its manifest, so its health is not checked: {}", id,
+                            ComponentController.rootMessage(e));
+                }
                 LOG.info("Adopting running instance {}", id);
             } else if (state.live() && state != InstanceState.PREPARING && p.getGoal() == Placement.Goal.RUN) {
                 // It had started under an earlier run of this agent and its container is gone (the node
@@ -277,19 +309,27 @@ public final class InstanceAgent implements AutoCloseable {
                 });
                 return;
             }
-            boolean up = connected.test(id);
+            boolean connectedNow = connected.test(id);
+            if (connectedNow) {
+                checkHealth(local);
+            } else {
+                local.nextHealthAt = 0; // checked again from an interval after it reconnects
+            }
+            boolean up = connectedNow && local.unhealthy == null;
             if (up && state != InstanceState.AVAILABLE) {
                 if (state == InstanceState.INITIALIZING) {
                     LOG.info("Instance {} available {} ms after it was placed", id,
                             System.currentTimeMillis() - p.getCreatedAtMillis());
                 }
-                report(local, InstanceState.AVAILABLE, "its harness is connected to the hub on " + self);
+                report(local, InstanceState.AVAILABLE, state == InstanceState.UNAVAILABLE && local.health != null
+                        ? "its health check '" + local.health.call() + "' passes and its harness is connected to the hub on " + self
+                        : "its harness is connected to the hub on " + self);
                 workers.execute(() -> driver.started(id)); // its start-up CPU allowance is over
                 if (!local.endpoints.isEmpty()) {
                     endpoints.publish(id, local.endpoints, local.endpoints.keySet());
                 }
             } else if (!up && state == InstanceState.AVAILABLE) {
-                report(local, InstanceState.UNAVAILABLE, "its harness is not connected to the hub");
+                report(local, InstanceState.UNAVAILABLE, connectedNow ? local.unhealthy : "its harness is not connected to the hub");
             } else if (System.currentTimeMillis() - local.usageAt > USAGE_EVERY_MILLIS) {
                 local.usageAt = System.currentTimeMillis();
                 Optional<Usage> usage = driver.usage(id);
@@ -302,20 +342,94 @@ public final class InstanceAgent implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts the instance's health check when one is due (caller holds {@code local}). The first is made an
+     * interval after its harness connects; a failure makes it unavailable, {@link #HEALTH_FAILURES_TO_FAIL}
+     * in a row make it fail (its container is destroyed and the scaler replaces it), a pass makes it
+     * available again.
+     */
+    private void checkHealth(Local local) {
+        Manifest.Health h = local.health;
+        long now = System.currentTimeMillis();
+        if (h == null || local.checking) {
+            return;
+        }
+        if (local.nextHealthAt == 0) {
+            local.nextHealthAt = now + h.intervalSeconds() * 1000L;
+            return;
+        }
+        if (now < local.nextHealthAt) {
+            return;
+        }
+        local.checking = true;
+        String id = local.id;
+        probe.check(id, h.call(), Duration.ofSeconds(h.timeoutSeconds()))
+                .exceptionally(e -> Optional.of(ComponentController.rootMessage(e)))
+                .thenAccept(problem -> workers.execute(() -> healthChecked(local, h, problem)));
+    }
+
+    private void healthChecked(Local local, Manifest.Health h, Optional<String> problem) {
+        boolean fail;
+        String why;
+        synchronized (local) {
+            local.checking = false;
+            local.nextHealthAt = System.currentTimeMillis() + h.intervalSeconds() * 1000L;
+            if (problem.isEmpty()) {
+                if (local.unhealthy != null) {
+                    LOG.info("Instance {}: its health check '{}' passes again", local.id, h.call());
+                }
+                local.healthFailures = 0;
+                local.unhealthy = null;
+                poke();
+                return;
+            }
+            local.healthFailures++;
+            why = "its health check '" + h.call() + "' failed (" + local.healthFailures + " in a row): " + problem.get();
+            local.unhealthy = why;
+            fail = local.healthFailures >= HEALTH_FAILURES_TO_FAIL && !local.busy && local.started;
+            if (fail) {
+                local.busy = true;
+            }
+        }
+        LOG.warn("Instance {}: {}", local.id, why);
+        if (!fail) {
+            poke();
+            return;
+        }
+        // Cleaned up before it is reported, like a container that ended: a failed instance leaves nothing.
+        driver.destroy(local.id);
+        if (!local.endpoints.isEmpty()) {
+            endpoints.publish(local.id, Map.of(), local.endpoints.keySet());
+        }
+        report(local, InstanceState.FAILED, why);
+        done(local);
+    }
+
+    private record TypeAndBundle(TypeRecord type, BundleMeta meta) {}
+
+    /** A registered type and its bundle's metadata, read from the ring. */
+    private TypeAndBundle typeAndBundle(String typeId) throws Exception {
+        TypeRecord type = records.get(ComponentKeys.type(typeId), TypeRecord.parser()).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS).orElseThrow(() -> new IllegalStateException("its type " + typeId + " is not registered"));
+        BundleMeta meta = bundles.meta(type.getBundle()).toCompletableFuture().get(10, TimeUnit.SECONDS)
+                .orElseThrow(() -> new IllegalStateException("its bundle " + type.getBundle() + " is not stored"));
+        return new TypeAndBundle(type, meta);
+    }
+
     private void start(Local local, Placement p) {
         String id = p.getId();
         try {
             report(local, InstanceState.INITIALIZING, "fetching its bundle and starting its container");
-            TypeRecord type = records.get(ComponentKeys.type(p.getType()), TypeRecord.parser()).toCompletableFuture()
-                    .get(10, TimeUnit.SECONDS).orElseThrow(() -> new IllegalStateException("its type " + p.getType() + " is not registered"));
-            BundleMeta meta = bundles.meta(type.getBundle()).toCompletableFuture().get(10, TimeUnit.SECONDS)
-                    .orElseThrow(() -> new IllegalStateException("its bundle " + type.getBundle() + " is not stored"));
+            TypeAndBundle tb = typeAndBundle(p.getType());
+            TypeRecord type = tb.type();
             Path root = fetch(type.getBundle());
-            ContainerSpec spec = new ContainerSpec(id, root, BundleRepository.manifest(meta), hub.host(), hub.port(),
+            Manifest manifest = BundleRepository.manifest(tb.meta());
+            ContainerSpec spec = new ContainerSpec(id, root, manifest, hub.host(), hub.port(),
                     hub.certificatePem(), Map.of("SMALTI_TYPE", type.getId(), "SMALTI_NODE", self), grace);
             RunningContainer running = driver.start(spec);
             synchronized (local) {
                 local.started = true;
+                local.health = manifest.health().orElse(null);
                 local.status = local.status.toBuilder().setDriver(driver.name())
                         .setAddress(running.address().orElse("")).build();
                 String host = running.address().orElse(hub.host());

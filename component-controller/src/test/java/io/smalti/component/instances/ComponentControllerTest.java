@@ -92,12 +92,46 @@ class ComponentControllerTest {
     /** Endpoints the agent published, per instance (an empty map once removed). */
     private static final Map<String, Map<String, String>> published = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** Instances whose health check fails, with the reason it gives. */
+    private static final Map<String, String> sick = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** The node's instance agent; the harness of a running instance "connects" at once. */
     private static InstanceAgent newAgent() {
         return new InstanceAgent(NODE, records, bundles, driver, new InstanceAgent.HubAccess("127.0.0.1", 7443, ""),
                 id -> driver.state(id) == ContainerState.RUNNING,
                 (instance, endpoints, names) -> published.put(instance, Map.copyOf(endpoints)),
+                (instance, operation, timeout) -> java.util.concurrent.CompletableFuture.completedFuture(
+                        Optional.ofNullable(sick.get(instance)).map(why -> operation + " answered " + why)),
                 Duration.ofSeconds(1), Duration.ofMillis(100));
+    }
+
+    @Test
+    void anInstanceFailingItsHealthCheckIsUnavailableUntilItPassesAndReplacedAfterThreeFailures() throws Exception {
+        String name = ComponentRing.newName("health");
+        TestBundles.Signed b = TestBundles.sign(TestBundles.build(base, """
+                {"name": "%s", "version": "1", "run": {"command": ["true"]}, "resources": {"memory": "64M"},
+                 "health": {"call": "ping", "intervalSeconds": 1, "timeoutSeconds": 1}}
+                """.formatted(name), Map.of()), key);
+        get(bundles.store(b.archive(), b.signature()));
+        TypeRecord type = get(controller.register(b.digest(), Optional.of(1))).getKey();
+        registered.add(type.getId());
+        String id = awaitAvailable(type.getId(), 1).get(0).id();
+
+        sick.put(id, "DEGRADED");
+        await("unavailable after a failed check", () -> instance(id).state() == InstanceState.UNAVAILABLE);
+        String reason = instance(id).status().orElseThrow().getReason();
+        assertTrue(reason.contains("health check 'ping' failed") && reason.contains("ping answered DEGRADED"), reason);
+        sick.remove(id);
+        await("available again once the check passes", () -> instance(id).state() == InstanceState.AVAILABLE);
+
+        sick.put(id, "BROKEN");
+        await("failed after three failed checks in a row", () -> instance(id).state() == InstanceState.FAILED);
+        assertTrue(instance(id).status().orElseThrow().getReason().contains("(3 in a row)"),
+                instance(id).status().orElseThrow().getReason());
+        assertTrue(driver.state(id) != ContainerState.RUNNING, "its container is destroyed");
+        String replacement = awaitAvailable(type.getId(), 1).get(0).id();
+        assertTrue(!replacement.equals(id), "a new instance replaces it");
+        sick.remove(id);
     }
 
     @Test
