@@ -299,6 +299,20 @@ class ComponentsIT {
                     ? now : null;
         });
         System.out.println("ComponentsIT: an instance failing its health check: " + history.path("history") + "; then " + replaced);
+        // Its hub session ended with its container (not when the vanished connection times out): its group
+        // no longer lists it.
+        Dist.await(Duration.ofSeconds(5), "the failed instance gone from its group", () -> {
+            JsonNode g = getOrNull(api(1) + "/v1/groups/echo-sick");
+            if (g == null) {
+                return null;
+            }
+            for (JsonNode m : g.path("members")) {
+                if (m.path("component").asText().equals(id)) {
+                    return null;
+                }
+            }
+            return true;
+        });
 
         Dist.Run destroy = Dist.smalti(Duration.ofSeconds(60), work, "destroy", "--type", "echo-sick", "--node", api(1));
         assertEquals(0, destroy.exit(), destroy.out() + destroy.err());

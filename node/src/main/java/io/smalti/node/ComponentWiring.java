@@ -87,6 +87,8 @@ final class ComponentWiring {
                 new NodeLifecycle(Duration.ofSeconds(30)));
         // A harness that connects makes its instance available now, not at the agent's next round.
         hub.router().onOpened(component -> components.agent().poke());
+        // A destroyed container's connection may not close by itself for minutes: end its session now.
+        components.agent().onDestroyed((instance, why) -> hub.router().disconnect(instance, why));
         return components;
     }
 

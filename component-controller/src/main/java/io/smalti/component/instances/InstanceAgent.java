@@ -84,6 +84,8 @@ public final class InstanceAgent implements AutoCloseable {
     private final ScheduledExecutorService loop;
     private final ExecutorService workers;
     private final Map<String, Local> locals = new ConcurrentHashMap<>();
+    private final List<java.util.function.BiConsumer<String, String>> destroyedListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private final AtomicBoolean rounding = new AtomicBoolean();
     private volatile boolean reread;
     /**
@@ -162,6 +164,26 @@ public final class InstanceAgent implements AutoCloseable {
         return driver;
     }
 
+    /**
+     * Calls {@code listener} with an instance id and why each time this agent destroys an instance's
+     * container (the hub ends its session at once: a vanished container's connection may not report itself
+     * closed for minutes). Listeners run on the agent's threads and must not block.
+     */
+    public void onDestroyed(java.util.function.BiConsumer<String, String> listener) {
+        destroyedListeners.add(listener);
+    }
+
+    private void destroyContainer(String id, String why) {
+        driver.destroy(id);
+        for (var l : destroyedListeners) {
+            try {
+                l.accept(id, why);
+            } catch (RuntimeException e) {
+                LOG.warn("A listener failed for the destroyed instance {}: {}", id, e.toString());
+            }
+        }
+    }
+
     /** Follows the placements now rather than at the next interval. */
     public void poke() {
         loop.execute(this::round);
@@ -219,7 +241,7 @@ public final class InstanceAgent implements AutoCloseable {
             for (String id : driver.list()) {
                 if (!wanted.contains(id) && !locals.containsKey(id)) {
                     LOG.info("Destroying container of instance {}: it is not placed on this node", id);
-                    workers.execute(() -> driver.destroy(id));
+                    workers.execute(() -> destroyContainer(id, "its instance is not placed on node " + self));
                 }
             }
         } catch (Exception e) {
@@ -257,7 +279,7 @@ public final class InstanceAgent implements AutoCloseable {
                 local.busy = true;
                 Local l = local;
                 workers.execute(() -> {
-                    driver.destroy(id);
+                    destroyContainer(id, "its container was gone when node " + self + " started again");
                     report(l, InstanceState.FAILED, "its container was gone when node " + self + " started again");
                     done(l);
                 });
@@ -303,7 +325,7 @@ public final class InstanceAgent implements AutoCloseable {
                 workers.execute(() -> {
                     LOG.warn("Instance {} failed: its container ended ({})", id, container.name().toLowerCase());
                     // Cleaned up before it is reported: a failed instance has nothing left on the node.
-                    driver.destroy(id);
+                    destroyContainer(id, "its container ended");
                     report(l, InstanceState.FAILED, "its container ended (" + container.name().toLowerCase() + ")");
                     done(l);
                 });
@@ -397,7 +419,7 @@ public final class InstanceAgent implements AutoCloseable {
             return;
         }
         // Cleaned up before it is reported, like a container that ended: a failed instance leaves nothing.
-        driver.destroy(local.id);
+        destroyContainer(local.id, "its instance failed its health checks");
         if (!local.endpoints.isEmpty()) {
             endpoints.publish(local.id, Map.of(), local.endpoints.keySet());
         }
@@ -486,7 +508,7 @@ public final class InstanceAgent implements AutoCloseable {
             if (!InstanceState.of(local.status.getState()).equals(InstanceState.FAILED)) {
                 report(local, InstanceState.DESTROYING, p.getReason());
             }
-            driver.destroy(id);
+            destroyContainer(id, "its instance was " + (force ? "destroyed" : "terminated"));
             if (!local.endpoints.isEmpty()) {
                 endpoints.publish(id, Map.of(), local.endpoints.keySet());
             }

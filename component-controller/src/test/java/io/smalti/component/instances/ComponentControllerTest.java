@@ -95,14 +95,19 @@ class ComponentControllerTest {
     /** Instances whose health check fails, with the reason it gives. */
     private static final Map<String, String> sick = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** Why the agent destroyed each instance's container, as its listeners (the hub) heard it. */
+    private static final Map<String, String> destroyedWhy = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** The node's instance agent; the harness of a running instance "connects" at once. */
     private static InstanceAgent newAgent() {
-        return new InstanceAgent(NODE, records, bundles, driver, new InstanceAgent.HubAccess("127.0.0.1", 7443, ""),
+        InstanceAgent a = new InstanceAgent(NODE, records, bundles, driver, new InstanceAgent.HubAccess("127.0.0.1", 7443, ""),
                 id -> driver.state(id) == ContainerState.RUNNING,
                 (instance, endpoints, names) -> published.put(instance, Map.copyOf(endpoints)),
                 (instance, operation, timeout) -> java.util.concurrent.CompletableFuture.completedFuture(
                         Optional.ofNullable(sick.get(instance)).map(why -> operation + " answered " + why)),
                 Duration.ofSeconds(1), Duration.ofMillis(100));
+        a.onDestroyed(destroyedWhy::put);
+        return a;
     }
 
     @Test
@@ -129,6 +134,7 @@ class ComponentControllerTest {
         assertTrue(instance(id).status().orElseThrow().getReason().contains("(3 in a row)"),
                 instance(id).status().orElseThrow().getReason());
         assertTrue(driver.state(id) != ContainerState.RUNNING, "its container is destroyed");
+        assertEquals("its instance failed its health checks", destroyedWhy.get(id), "the hub is told to end its session");
         String replacement = awaitAvailable(type.getId(), 1).get(0).id();
         assertTrue(!replacement.equals(id), "a new instance replaces it");
         sick.remove(id);

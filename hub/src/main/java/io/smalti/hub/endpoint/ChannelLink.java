@@ -132,6 +132,11 @@ final class ChannelLink implements HarnessLink {
     }
 
     @Override
+    public void abort() {
+        channel.close();
+    }
+
+    @Override
     public void close() {
         channel.eventLoop().execute(() -> {
             drain();

@@ -15,6 +15,11 @@ public interface HarnessLink {
     /** Closes the connection (after frames already queued are written). */
     void close();
 
+    /** Closes the connection at once, dropping what is queued: its peer is known to be gone. */
+    default void abort() {
+        close();
+    }
+
     /** The peer, for logs. */
     String describe();
 }

@@ -167,7 +167,21 @@ public final class Router implements AutoCloseable {
             return; // replaced by a newer connection: that one speaks for the component now
         }
         locations.remove(session.component(), self);
-        session.goneAway("disconnected");
+        String reason = session.endedBecause;
+        session.goneAway(reason != null ? reason : "disconnected");
+    }
+
+    /**
+     * Ends a component's session because its node ended the component (its container was destroyed): the
+     * connection to a vanished container may not report itself closed for minutes, and until then calls
+     * would still be routed to it. Monitors and links hear {@code reason}. No-op without a session. Any thread.
+     */
+    public void disconnect(String component, String reason) {
+        Session session = sessions.get(component);
+        if (session != null) {
+            session.endedBecause = reason;
+            session.link().abort(); // closed(session) follows on the connection's thread
+        }
     }
 
     // ---- sending calls and casts -------------------------------------------------------------------

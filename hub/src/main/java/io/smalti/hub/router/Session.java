@@ -65,6 +65,9 @@ public final class Session {
      */
     private List<Frame> early;
     private volatile boolean welcomed;
+    /** Why its node ended the session ({@link Router#disconnect}); null when the connection just closed. */
+    volatile String endedBecause;
+
     /** Set when the component went away: a group join still being written must then be undone. */
     private volatile boolean gone;
 

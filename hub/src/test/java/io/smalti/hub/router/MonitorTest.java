@@ -87,6 +87,31 @@ class MonitorTest extends RouterFixture {
     }
 
     @Test
+    void aComponentItsNodeEndedGoesAwayAtOnceWithTheNodesReason() {
+        Component a = connect();
+        Component b = connect();
+        String g = newGroup("ended");
+        a.c().send(monitorGroup(1, g));
+        expectOk(a.c(), 1);
+        b.c().send(register(2, g));
+        b.c().next();
+        groupChanged(a.c());
+        a.c().send(monitorComponent(3, b.id()));
+        expectOk(a.c(), 3);
+
+        // Its container was destroyed: its connection would not report itself closed for a long while.
+        router.disconnect(b.id(), "its instance was destroyed");
+        b.c().runTasks(); // the close runs on b's connection's thread
+        GoneEvents gone = leftAndDown(a.c());
+        assertEquals("its instance was destroyed", gone.left().getReason());
+        assertEquals("its instance was destroyed", gone.down().getReason());
+        assertFalse(router.isConnected(b.id()));
+        assertFalse(b.c().isOpen(), "the hub closed its connection");
+        router.disconnect(b.id(), "again"); // nothing left to end
+        a.c().expectNothing(Duration.ofMillis(100));
+    }
+
+    @Test
     void unregisteringIsSeenWithItsReasonAndCounted() {
         Component a = connect();
         Component b = connect();
