@@ -314,10 +314,15 @@ class ComponentsIT {
             return true;
         });
 
-        Dist.Run destroy = Dist.smalti(Duration.ofSeconds(60), work, "destroy", "--type", "echo-sick", "--node", api(1));
+        destroyType("echo-sick");
+    }
+
+    /** Destroys every instance of a type through the CLI and waits until none is left running. */
+    private void destroyType(String type) {
+        Dist.Run destroy = Dist.smalti(Duration.ofSeconds(60), work, "destroy", "--type", type, "--node", api(1));
         assertEquals(0, destroy.exit(), destroy.out() + destroy.err());
-        Dist.await(Duration.ofSeconds(60), "every echo-sick instance ended", () -> {
-            JsonNode now = getOrNull(api(1) + "/v1/instances?type=echo-sick");
+        Dist.await(Duration.ofSeconds(60), "every " + type + " instance destroyed", () -> {
+            JsonNode now = getOrNull(api(1) + "/v1/instances?type=" + type);
             if (now == null) {
                 return null;
             }
@@ -443,17 +448,7 @@ class ComponentsIT {
     @Test
     @Order(5)
     void destroyingEverythingLeavesNothingBehind() throws Exception {
-        Dist.Run destroy = Dist.smalti(Duration.ofSeconds(60), work, "destroy", "--type", "echo", "--node", api(1));
-        assertEquals(0, destroy.exit(), destroy.out() + destroy.err());
-        Dist.await(Duration.ofSeconds(60), "every echo instance destroyed", () -> {
-            JsonNode now = getOrNull(api(1) + "/v1/instances?type=echo");
-            if (now == null) {
-                return null;
-            }
-            now.path("instances").forEach(i -> seen.add(i.path("id").asText()));
-            return count(now, i -> !i.path("state").asText().equals("destroyed") && !i.path("state").asText().equals("failed")) == 0
-                    ? now : null;
-        });
+        destroyType("echo");
         for (int i = 1; i <= 3; i++) {
             Path lxcPath = dataDir(i).resolve("containers").resolve("lxc");
             int node = i;

@@ -24,19 +24,22 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
 /**
  * The component controller's presence on one node: runs the instances placed on this node through the
  * container driver and reports their life-cycle. It follows the node's {@code placed/<node>} set and each
  * placement's goal: starts what should run (fetching the bundle into the local cache), stops and destroys
- * what should not, marks an instance available once its harness is connected to this node's hub, failed
- * when its container ends, and destroys containers nobody placed here (left by an earlier run). Thread-safe;
+ * what should not, marks an instance available once its harness is connected to this node's hub (and while
+ * its health check, if its bundle has one, passes), failed when its container ends or its health check fails
+ * three times in a row, and destroys containers nobody placed here (left by an earlier run). Thread-safe;
  * driver calls run on a worker pool, the follow loop on its own thread.
  */
 public final class InstanceAgent implements AutoCloseable {
@@ -84,8 +87,7 @@ public final class InstanceAgent implements AutoCloseable {
     private final ScheduledExecutorService loop;
     private final ExecutorService workers;
     private final Map<String, Local> locals = new ConcurrentHashMap<>();
-    private final List<java.util.function.BiConsumer<String, String>> destroyedListeners =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<BiConsumer<String, String>> destroyedListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean rounding = new AtomicBoolean();
     private volatile boolean reread;
     /**
@@ -169,7 +171,7 @@ public final class InstanceAgent implements AutoCloseable {
      * container (the hub ends its session at once: a vanished container's connection may not report itself
      * closed for minutes). Listeners run on the agent's threads and must not block.
      */
-    public void onDestroyed(java.util.function.BiConsumer<String, String> listener) {
+    public void onDestroyed(BiConsumer<String, String> listener) {
         destroyedListeners.add(listener);
     }
 
