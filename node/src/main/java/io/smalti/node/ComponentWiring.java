@@ -1,5 +1,6 @@
 package io.smalti.node;
 
+import com.google.protobuf.ByteString;
 import com.typesafe.config.Config;
 import io.smalti.component.Components;
 import io.smalti.component.instances.InstanceAgent;
@@ -13,10 +14,12 @@ import io.smalti.container.net.Bridge;
 import io.smalti.container.process.ProcessDriver;
 import io.smalti.hub.Hub;
 import io.smalti.node.controller.NodeLifecycle;
+import io.smalti.protocol.hub.AttributeTarget;
 import io.smalti.protocol.hub.Call;
 import io.smalti.protocol.hub.Frame;
 import io.smalti.protocol.hub.Result;
 import io.smalti.protocol.hub.Target;
+import io.smalti.protocol.hub.UpdateAttributes;
 import io.smalti.ring.cluster.ClusterMembers;
 import io.smalti.ring.cluster.RingView;
 import io.smalti.ring.vnode.VnodeClient;
@@ -26,7 +29,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /** Reads {@code smalti.components} and starts the container driver and the component agents of a node. */
 final class ComponentWiring {
@@ -95,17 +101,16 @@ final class ComponentWiring {
     /** An instance's endpoints as hub attributes of the instance: {@code endpoint.<name>} = {@code host:port}. */
     private static void publishEndpoints(Hub hub, String instance, java.util.Map<String, String> endpoints,
                                          java.util.Set<String> names) {
-        var update = io.smalti.protocol.hub.UpdateAttributes.newBuilder()
-                .setTarget(io.smalti.protocol.hub.AttributeTarget.newBuilder().setComponent(instance));
+        var update = UpdateAttributes.newBuilder().setTarget(AttributeTarget.newBuilder().setComponent(instance));
         for (String name : names) {
             String value = endpoints.get(name);
             if (value == null) {
                 update.addRemove("endpoint." + name);
             } else {
-                update.putSet("endpoint." + name, com.google.protobuf.ByteString.copyFromUtf8(value));
+                update.putSet("endpoint." + name, ByteString.copyFromUtf8(value));
             }
         }
-        hub.request(io.smalti.protocol.hub.Frame.newBuilder().setUpdateAttributes(update).build()).whenComplete((f, e) -> {
+        hub.request(Frame.newBuilder().setUpdateAttributes(update).build()).whenComplete((f, e) -> {
             if (e != null || f.hasError()) {
                 LOG.warn("Cannot publish the endpoints of instance {}: {}", instance, e != null ? e.getMessage() : f.getError().getMessage());
             }
@@ -140,10 +145,10 @@ final class ComponentWiring {
         components.close();
         ContainerDriver driver = components.agent().driver();
         List<String> left = driver.list();
-        java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newFixedThreadPool(
+        ExecutorService stoppers = Executors.newFixedThreadPool(
                 Math.max(1, Math.min(16, left.size())));
-        List<java.util.concurrent.CompletableFuture<Void>> stops = left.stream()
-                .map(id -> java.util.concurrent.CompletableFuture.runAsync(() -> {
+        List<CompletableFuture<Void>> stops = left.stream()
+                .map(id -> CompletableFuture.runAsync(() -> {
                     try {
                         driver.stop(id, Duration.ofSeconds(2));
                         driver.destroy(id);
@@ -151,7 +156,7 @@ final class ComponentWiring {
                         LOG.warn("Cannot destroy instance {}: {}", id, e.getMessage());
                     }
                 }, stoppers)).toList();
-        java.util.concurrent.CompletableFuture.allOf(stops.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
+        CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
         stoppers.shutdown();
         if (!left.isEmpty()) {
             LOG.info("Destroyed this node's {} instance(s)", left.size());

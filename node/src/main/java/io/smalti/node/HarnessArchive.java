@@ -30,6 +30,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class HarnessArchive {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HarnessArchive.class);
+    /** Runs the archive's two JVMs at low priority where it exists. */
+    private static final Path NICE = Path.of("/usr/bin/nice");
 
     private HarnessArchive() {}
 
@@ -130,8 +132,6 @@ final class HarnessArchive {
         cmd.addAll(HarnessLaunch.command(settings.withHarness(settings.javaExecutable(), settings.harnessClasspath(), options)));
         return cmd;
     }
-
-    private static final Path NICE = Path.of("/usr/bin/nice");
 
     private static boolean finished(Process p, String what) throws InterruptedException {
         if (p.waitFor(60, TimeUnit.SECONDS)) {

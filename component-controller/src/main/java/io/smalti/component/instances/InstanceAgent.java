@@ -345,9 +345,7 @@ public final class InstanceAgent implements AutoCloseable {
                     LOG.info("Instance {} available {} ms after it was placed", id,
                             System.currentTimeMillis() - p.getCreatedAtMillis());
                 }
-                report(local, InstanceState.AVAILABLE, state == InstanceState.UNAVAILABLE && local.health != null
-                        ? "its health check '" + local.health.call() + "' passes and its harness is connected to the hub on " + self
-                        : "its harness is connected to the hub on " + self);
+                report(local, InstanceState.AVAILABLE, "its harness is connected to the hub on " + self);
                 workers.execute(() -> driver.started(id)); // its start-up CPU allowance is over
                 if (!local.endpoints.isEmpty()) {
                     endpoints.publish(id, local.endpoints, local.endpoints.keySet());

@@ -55,6 +55,15 @@ class MonitorTest extends RouterFixture {
         return f.getEvent().getGroupChanged();
     }
 
+    /** {@code a} monitors group {@code g} (correlation 1), then {@code b} joins it (2): the join {@code a} hears. */
+    private static GroupChanged watchJoin(Component a, Component b, String g) {
+        a.c().send(monitorGroup(1, g));
+        expectOk(a.c(), 1);
+        b.c().send(register(2, g));
+        b.c().next();
+        return groupChanged(a.c());
+    }
+
     @Test
     void aGroupMonitorSeesAJoinAndALeaveByDisconnectAndAComponentMonitorFires() {
         Component a = connect();
@@ -91,11 +100,7 @@ class MonitorTest extends RouterFixture {
         Component a = connect();
         Component b = connect();
         String g = newGroup("ended");
-        a.c().send(monitorGroup(1, g));
-        expectOk(a.c(), 1);
-        b.c().send(register(2, g));
-        b.c().next();
-        groupChanged(a.c());
+        watchJoin(a, b, g);
         a.c().send(monitorComponent(3, b.id()));
         expectOk(a.c(), 3);
 
@@ -116,11 +121,7 @@ class MonitorTest extends RouterFixture {
         Component a = connect();
         Component b = connect();
         String g = newGroup("unreg");
-        a.c().send(monitorGroup(1, g));
-        expectOk(a.c(), 1);
-        b.c().send(register(2, g));
-        b.c().next();
-        assertTrue(groupChanged(a.c()).getJoined());
+        assertTrue(watchJoin(a, b, g).getJoined());
 
         b.c().send(unregister(3, g));
         Frame m = b.c().next();
