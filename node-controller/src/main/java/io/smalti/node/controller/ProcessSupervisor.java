@@ -511,6 +511,13 @@ public final class ProcessSupervisor implements AutoCloseable {
                 }
             }
         }
+        // A killed root reads as gone once it is a zombie, before the JDK has reaped it: wait for that too, so
+        // its exit status is known when stop() returns.
+        try {
+            p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
