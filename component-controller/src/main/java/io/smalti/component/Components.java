@@ -75,7 +75,7 @@ public final class Components implements AutoCloseable {
         BundleRepository bundles = new BundleRepository(records, settings.dataDir().resolve("bundles"), settings.trustedKeys(),
                 Limits.DEFAULTS, blocking);
         ComponentController controller = new ComponentController(self, records, bundles, ringView, members,
-                settings.lostAfter(), settings.scalerInterval());
+                settings.lostAfter(), settings.scalerInterval(), driver::refusal);
         InstanceAgent agent = new InstanceAgent(self, records, bundles, driver, hub, connected, endpoints, probe,
                 settings.grace(), settings.agentInterval());
         controller.onPlacementChanged(node -> {

@@ -38,6 +38,14 @@ public interface ContainerDriver extends AutoCloseable {
 
     ContainerState state(String instance);
 
+    /**
+     * Why this node would refuse to run a bundle with this manifest (e.g. a host mount outside its allow-list),
+     * or empty; asked when a type is registered, so a refusal reaches the developer at deploy.
+     */
+    default Optional<String> refusal(io.smalti.bundle.Manifest manifest) {
+        return Optional.empty();
+    }
+
     /** Memory, CPU and PIDs of the instance read from cgroups (process driver: /proc); empty when not running. */
     Optional<Usage> usage(String instance);
 

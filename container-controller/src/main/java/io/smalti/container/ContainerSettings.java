@@ -32,10 +32,11 @@ import java.util.Optional;
  *                        gives none
  * @param launcherOverride when not empty, replaces {@code java <options> -cp <classpath> HarnessMain}; it gets
  *                        the same configuration on standard input (for tests of the drivers without a hub)
+ * @param confinement     the host ids lxc containers run as and the host paths a bundle may mount
  */
 public record ContainerSettings(String nodeName, Path stateDir, Path javaExecutable, List<Path> harnessClasspath,
         List<String> jvmOptions, NetworkMode networkMode, String bridgeName, String subnet, String hubHostForHostMode,
-        List<String> launcherOverride) {
+        List<String> launcherOverride, Confinement confinement) {
 
     public static final String HARNESS_MAIN = "io.smalti.harness.HarnessMain";
     /**
@@ -68,6 +69,7 @@ public record ContainerSettings(String nodeName, Path stateDir, Path javaExecuta
         }
         Subnet.parse(subnet); // validates
         launcherOverride = List.copyOf(launcherOverride);
+        Objects.requireNonNull(confinement, "confinement");
     }
 
     /** {@link #defaults(String, Path, List)} with {@link #DEFAULT_JVM_OPTIONS}. */
@@ -96,7 +98,8 @@ public record ContainerSettings(String nodeName, Path stateDir, Path javaExecuta
             }
         }
         return new ContainerSettings(nodeName, stateDir, currentJava(), classpath, options,
-                NetworkMode.BRIDGE, defaultBridgeName(nodeName), "10.201.1.0/24", "127.0.0.1", List.of());
+                NetworkMode.BRIDGE, defaultBridgeName(nodeName), "10.201.1.0/24", "127.0.0.1", List.of(),
+                Confinement.defaults());
     }
 
     /**
@@ -140,22 +143,27 @@ public record ContainerSettings(String nodeName, Path stateDir, Path javaExecuta
 
     public ContainerSettings withNetwork(NetworkMode mode, String bridge, String cidr) {
         return new ContainerSettings(nodeName, stateDir, javaExecutable, harnessClasspath, jvmOptions, mode, bridge,
-                cidr, hubHostForHostMode, launcherOverride);
+                cidr, hubHostForHostMode, launcherOverride, confinement);
     }
 
     public ContainerSettings withHarness(Path java, List<Path> classpath, List<String> options) {
         return new ContainerSettings(nodeName, stateDir, java, classpath, options, networkMode, bridgeName, subnet,
-                hubHostForHostMode, launcherOverride);
+                hubHostForHostMode, launcherOverride, confinement);
     }
 
     public ContainerSettings withLauncherOverride(List<String> command) {
         return new ContainerSettings(nodeName, stateDir, javaExecutable, harnessClasspath, jvmOptions, networkMode,
-                bridgeName, subnet, hubHostForHostMode, command);
+                bridgeName, subnet, hubHostForHostMode, command, confinement);
     }
 
     public ContainerSettings withHubHostForHostMode(String host) {
         return new ContainerSettings(nodeName, stateDir, javaExecutable, harnessClasspath, jvmOptions, networkMode,
-                bridgeName, subnet, host, launcherOverride);
+                bridgeName, subnet, host, launcherOverride, confinement);
+    }
+
+    public ContainerSettings withConfinement(Confinement c) {
+        return new ContainerSettings(nodeName, stateDir, javaExecutable, harnessClasspath, jvmOptions, networkMode,
+                bridgeName, subnet, hubHostForHostMode, launcherOverride, c);
     }
 
     /** The java home of {@link #javaExecutable} ({@code <home>/bin/java}). */

@@ -27,6 +27,8 @@ public final class TestBundles {
     /** A bundle directory with a manifest and one file; the manifest JSON is given without the name/version. */
     public static Path bundle(Path parent, String runAndMore) throws IOException {
         Path root = Files.createTempDirectory(parent, "bundle");
+        // As the bundle extractor leaves a template: readable by the containers' mapped ids.
+        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         String json = "{\"name\":\"test\",\"version\":\"1\"," + runAndMore + "}";
         Files.writeString(root.resolve(Manifest.FILE), json);
         Files.writeString(root.resolve("hello.txt"), "hello from the bundle\n");

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.smalti.bundle.BundleSignature;
 import io.smalti.bundle.DeveloperKey;
 import io.smalti.container.ContainerDrivers;
+import io.smalti.container.lxc.LxcDriver;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -98,10 +99,15 @@ class ComponentsIT {
         nodePids.values().forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
         // A failed run must not leave containers, mounts or bridges on the machine either.
         for (int i = 1; i <= 3; i++) {
-            Path lxcPath = dataDir(i).resolve("containers").resolve("lxc");
+            Path lxcPath = lxcPath(i);
             for (String c : lxcContainers(lxcPath)) {
                 run("lxc-stop", "-P", lxcPath.toString(), "-n", c, "-k");
                 run("lxc-destroy", "-P", lxcPath.toString(), "-n", c);
+            }
+        }
+        for (int i = 1; i <= 3; i++) {
+            for (String m : mountsUnder(LxcDriver.runDir(dataDir(i).resolve("containers")))) {
+                run("umount", "-l", m);
             }
         }
         for (String m : mountsUnder(work)) {
@@ -120,6 +126,11 @@ class ComponentsIT {
 
     private Path dataDir(int node) {
         return state.resolve("nodes").resolve("n" + node).resolve("data");
+    }
+
+    /** Where node {@code node}'s lxc driver keeps its containers' configs (a passable runtime directory). */
+    private Path lxcPath(int node) {
+        return LxcDriver.runDir(dataDir(node).resolve("containers")).resolve("lxc");
     }
 
     @Test
@@ -151,6 +162,15 @@ class ComponentsIT {
             assertTrue(Files.readString(Path.of("/proc", Long.toString(pid), "status")).lines()
                     .anyMatch(l -> l.startsWith("NSpid:") && l.trim().endsWith("\t1") || l.matches("NSpid:\\s+\\d+\\s+1")),
                     "the harness is not PID 1 inside instance " + e.getKey());
+            // Unprivileged: its own user namespace, its root a mapped id of its node, never host root, and
+            // only the usual pseudo-devices.
+            String uidMap = Files.readString(Path.of("/proc", Long.toString(pid), "uid_map")).strip();
+            assertTrue(uidMap.matches("0\\s+\\d+\\s+65536") && !uidMap.matches("0\\s+0\\s+.*"),
+                    "uid_map of instance " + e.getKey() + ": " + uidMap);
+            assertNotEquals(0, Files.getAttribute(Path.of("/proc", Long.toString(pid)), "unix:uid"),
+                    "instance " + e.getKey() + " runs as host root");
+            String devices = cgroupValue(pid, "devices", "devices.list");
+            assertTrue(devices == null || !devices.contains("a *:* rwm"), "devices of " + e.getKey() + ": " + devices);
             // Its memory limit is the manifest's, in force in its cgroup; so is its CPU share (0.5 of a core),
             // once it has started.
             assertEquals(ECHO_MEMORY, memoryLimit(pid), "memory limit of instance " + e.getKey());
@@ -372,6 +392,28 @@ class ComponentsIT {
         assertEquals(before, listing(dataDir(1)), "refused bundles left files in the node's data directory");
     }
 
+    @Test
+    @Order(3)
+    void aBundleMountingAHostPathOutsideTheAllowListIsRefusedAtDeploy() throws Exception {
+        DeveloperKey key = DeveloperKey.load(BUNDLES.getParent().resolve("dev-key"));
+        // Another node's data directory (its keys, its journal) and /etc: neither is in the default allow-list.
+        for (String host : List.of(dataDir(2).toString(), "/etc")) {
+            String manifest = "{\"name\":\"thief\",\"version\":\"" + Math.abs(host.hashCode()) + "\","
+                    + "\"run\":{\"command\":[\"/bin/true\"]},\"mounts\":[{\"host\":\"" + host
+                    + "\",\"path\":\"/loot\"}]}";
+            byte[] archive = tar(manifest, "hello.txt", TarArchiveEntry.LF_NORMAL, null);
+            HttpResponse<String> pushed = push(archive, BundleSignature.sign(archive, key).toJson());
+            assertTrue(pushed.statusCode() == 201 || pushed.statusCode() == 200, pushed.body());
+            String digest = Dist.JSON.readTree(pushed.body()).path("digest").asText();
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(api(1) + "/v1/types"))
+                    .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"bundle\":\"" + digest + "\",\"count\":1}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(400, r.statusCode(), "a bundle mounting " + host + " was registered: " + r.body());
+            assertTrue(r.body().contains(host) && r.body().contains("allowed"), r.body());
+        }
+    }
+
     /** The files of a node's data directory but its journal and its containers (which change by themselves). */
     private Set<Path> listing(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
@@ -434,7 +476,7 @@ class ComponentsIT {
         assertTrue(seconds < 40, "replacement took " + seconds + " s (target 15 s)");
 
         // The node comes back: it destroys the containers its earlier run left (they were replaced).
-        Path lxcPath = dataDir(3).resolve("containers").resolve("lxc");
+        Path lxcPath = lxcPath(3);
         assertTrue(!lxcContainers(lxcPath).isEmpty(), "the killed agent's containers should still be there");
         Path log = state.resolve("nodes").resolve("n3").resolve("node.log");
         Process again = new ProcessBuilder(Dist.launcher().toString(), "node", "start", "--config",
@@ -450,7 +492,7 @@ class ComponentsIT {
     void destroyingEverythingLeavesNothingBehind() throws Exception {
         destroyType("echo");
         for (int i = 1; i <= 3; i++) {
-            Path lxcPath = dataDir(i).resolve("containers").resolve("lxc");
+            Path lxcPath = lxcPath(i);
             int node = i;
             Dist.await(Duration.ofSeconds(30), "no container left on n" + i, () ->
                     lxcContainers(lxcPath).isEmpty() && instanceDirs(node).isEmpty() ? Boolean.TRUE : null);
@@ -466,6 +508,13 @@ class ComponentsIT {
         }
         List<String> left = new ArrayList<>();
         left.addAll(mountsUnder(work));
+        for (int i = 1; i <= 3; i++) {
+            Path run = LxcDriver.runDir(dataDir(i).resolve("containers"));
+            left.addAll(mountsUnder(run));
+            if (Files.exists(run)) {
+                left.add("runtime directory " + run);
+            }
+        }
         for (String id : seen) {
             String suffix = id.substring(id.length() - 12);
             if (Files.exists(Path.of("/sys/class/net", "smv" + suffix))) {

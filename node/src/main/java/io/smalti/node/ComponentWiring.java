@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.typesafe.config.Config;
 import io.smalti.component.Components;
 import io.smalti.component.instances.InstanceAgent;
+import io.smalti.container.Confinement;
 import io.smalti.container.ContainerDriver;
 import io.smalti.container.ContainerDrivers;
 import io.smalti.container.ContainerSettings;
@@ -58,7 +59,8 @@ final class ComponentWiring {
         ContainerSettings cs = ContainerSettings.defaults(settings.name(), settings.dataDir().resolve("containers"),
                         harnessOptions.isEmpty() ? ContainerSettings.DEFAULT_JVM_OPTIONS : harnessOptions)
                 .withNetwork(mode, bridge, cidr)
-                .withHubHostForHostMode(hubHost);
+                .withHubHostForHostMode(hubHost)
+                .withConfinement(confinement(c, cidr));
         // Harnesses map their classes from an archive one harness run makes (in the background, once).
         Path archive = HarnessArchive.path(settings.dataDir().resolve("harness-cds"), cs);
         List<String> options = new ArrayList<>(cs.jvmOptions());
@@ -166,6 +168,24 @@ final class ComponentWiring {
         if (lxc) {
             removeBridge(settings);
         }
+    }
+
+    /**
+     * Container ids from {@code container-ids-start}, or by default from the slot of the subnet's third byte, which
+     * differs between the nodes of a local cluster as their subnets do; the mount allow-list as configured.
+     */
+    static Confinement confinement(Config c, String cidr) {
+        int start = c.getInt("container-ids-start");
+        if (start == 0) {
+            start = Confinement.idStartOfSlot((Subnet.parse(cidr).network() >>> 8) & 0xff);
+        }
+        List<Path> allowed = c.getStringList("mount-allow").stream().map(Path::of).toList();
+        for (Path p : allowed) {
+            if (!p.isAbsolute()) {
+                throw new IllegalArgumentException("smalti.components.mount-allow: " + p + " is not an absolute path");
+            }
+        }
+        return new Confinement(start, Confinement.ID_COUNT, allowed);
     }
 
     /** Removes this node's container bridge when no container uses it any more (after the node destroyed its own). */

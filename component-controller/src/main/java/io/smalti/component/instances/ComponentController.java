@@ -37,6 +37,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The component controller: types (register, unregister, scale), instances (create, terminate, destroy,
@@ -53,6 +54,7 @@ public final class ComponentController implements AutoCloseable {
     private static final long FORGET_AFTER_MILLIS = 10 * 60_000;
 
     private final String self;
+    private final Function<Manifest, Optional<String>> admission;
     private final ComponentRecords records;
     private final BundleRepository bundles;
     private final RingView ringView;
@@ -79,7 +81,18 @@ public final class ComponentController implements AutoCloseable {
      */
     public ComponentController(String self, ComponentRecords records, BundleRepository bundles, RingView ringView,
                                ClusterMembers members, Duration lostAfter, Duration interval) {
+        this(self, records, bundles, ringView, members, lostAfter, interval, m -> Optional.empty());
+    }
+
+    /**
+     * @param admission why this node refuses a bundle (e.g. a host mount outside its allow-list), asked when its
+     *                  type is registered; empty to admit
+     */
+    public ComponentController(String self, ComponentRecords records, BundleRepository bundles, RingView ringView,
+                               ClusterMembers members, Duration lostAfter, Duration interval,
+                               Function<Manifest, Optional<String>> admission) {
         this.self = self;
+        this.admission = admission;
         this.records = records;
         this.bundles = bundles;
         this.ringView = ringView;
@@ -119,6 +132,10 @@ public final class ComponentController implements AutoCloseable {
     public CompletionStage<Map.Entry<TypeRecord, Boolean>> register(String digest, Optional<Integer> count) {
         return bundles.meta(digest).thenCompose(m -> {
             BundleMeta meta = m.orElseThrow(() -> new NoSuchElementException("no bundle " + digest + " is stored; push it first"));
+            // Refused here, at deploy, rather than by every node at each start (the developer sees why).
+            admission.apply(BundleRepository.manifest(meta)).ifPresent(why -> {
+                throw new IllegalArgumentException("bundle " + meta.getName() + " " + meta.getVersion() + ": " + why);
+            });
             String id = typeId(digest);
             return records.get(ComponentKeys.type(id), TypeRecord.parser()).thenCompose(existing -> {
                 boolean created = existing.isEmpty() || existing.get().getUnregistered();

@@ -14,28 +14,33 @@ import java.util.concurrent.TimeUnit;
 /**
  * The node's base root filesystem: busybox (static) with its applets, the directories a container needs, and a
  * minimal /etc. Built once under the state directory (in a temporary directory, then renamed, so a half-built one
- * is never used) and only ever the read-only lower layer of instance overlays. Callers serialize {@link #ensure}.
+ * is never used) and only ever the read-only lower layer of instance overlays. It is owned by the containers' root
+ * (a mapped host id): inside, directories such as {@code /run/smalti} must be its own to write in, and an overlay
+ * never writes to its lower layer. Callers serialize {@link #ensure}.
  */
 final class BaseRootfs {
     /**
      * Bumped when the layout changes. Each version has its own directory: an older one may still be the lower
      * layer of running instances' overlays, and a lower layer must not change under a mounted overlay.
      */
-    private static final String VERSION = "1";
+    private static final String VERSION = "2";
     static final Path BUSYBOX = Path.of("/bin/busybox");
 
     private BaseRootfs() {
     }
 
-    static Path ensure(Path stateDir) {
-        Path dir = stateDir.resolve("rootfs-v" + VERSION);
+    /** The base for containers whose root is host id {@code root}, built if missing. */
+    static Path ensure(Path stateDir, int root) {
+        String name = "rootfs-v" + VERSION + "-" + root;
+        Path dir = stateDir.resolve(name);
         try {
             if (Files.isDirectory(dir)) {
                 return dir;
             }
-            Path tmp = stateDir.resolve("rootfs-v" + VERSION + ".tmp");
+            Path tmp = stateDir.resolve(name + ".tmp");
             InstanceStore.deleteTree(tmp);
             build(tmp);
+            Ids.chownTree(tmp, root);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             return dir;
         } catch (IOException e) {
@@ -48,7 +53,7 @@ final class BaseRootfs {
             throw new ContainerException(BUSYBOX + " is missing: install busybox-static (the base root filesystem"
                     + " of lxc containers is built from it)");
         }
-        for (String d : List.of("bin", "sbin", "dev", "proc", "sys", "run/smalti", "etc", "app", "root", "usr/bin",
+        for (String d : List.of("bin", "sbin", "dev", "proc", "sys/fs/cgroup", "run/smalti", "etc", "app", "root", "usr/bin",
                 "usr/lib", "var")) {
             Files.createDirectories(root.resolve(d));
         }

@@ -7,17 +7,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The cgroup hierarchies of this host and of this process: which limit keys apply (v1 controllers or pure v2),
- * and where this JVM belongs, so it can be put back after a daemonized {@code start()} moved it into
- * {@code lxc.monitor.*} (LXC-NOTES pitfall 2). Stateless and thread-safe.
+ * and where this JVM's cgroups are (containers nest below them: {@code lxc.cgroup.relative}). Stateless and
+ * thread-safe.
  */
 final class Cgroups {
-    private static final Logger LOG = LoggerFactory.getLogger(Cgroups.class);
-
     /** A mounted hierarchy: its mount point and its controllers (empty for the v2 unified one). */
     record Hierarchy(Path mount, List<String> controllers, boolean v2) {
     }
@@ -62,6 +58,11 @@ final class Cgroups {
         return hierarchies().stream().anyMatch(h -> !h.v2() && h.controllers().contains("memory"));
     }
 
+    /** True when the v1 devices controller is mounted (else devices are filtered by v2's eBPF programs). */
+    static boolean v1Devices() {
+        return hierarchies().stream().anyMatch(h -> !h.v2() && h.controllers().contains("devices"));
+    }
+
     /** This process's cgroup directory per hierarchy mount point (from /proc/self/cgroup). */
     static Map<Path, Path> self() {
         Map<Path, Path> out = new LinkedHashMap<>();
@@ -85,21 +86,6 @@ final class Cgroups {
             throw new java.io.UncheckedIOException(e);
         }
         return out;
-    }
-
-    /** Moves this JVM back into the cgroups it was in before (one write per hierarchy where it moved). */
-    static void restore(Map<Path, Path> before) {
-        Map<Path, Path> now = self();
-        String pid = Long.toString(ProcessHandle.current().pid());
-        before.forEach((mount, dir) -> {
-            if (!dir.equals(now.get(mount))) {
-                try {
-                    Files.writeString(dir.resolve("cgroup.procs"), pid);
-                } catch (IOException e) {
-                    LOG.warn("cannot move the node agent back into {}: {}", dir, e.toString());
-                }
-            }
-        });
     }
 
     /** The memory cgroup directory this JVM is in (where memory.memsw.* tells whether swap accounting is on). */

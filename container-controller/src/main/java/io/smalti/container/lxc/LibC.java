@@ -17,6 +17,11 @@ interface LibC extends Library {
     int EINVAL = 22;
     int ENOENT = 2;
     int MNT_DETACH = 2;
+    long MS_RDONLY = 1;
+    long MS_NOSUID = 2;
+    long MS_NODEV = 4;
+    long MS_REMOUNT = 32;
+    long MS_BIND = 4096;
     int SIGTERM = 15;
     int SIGKILL = 9;
 

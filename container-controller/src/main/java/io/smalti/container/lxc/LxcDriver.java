@@ -38,19 +38,40 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs each instance in an LXC container through liblxc (JNA): a per-instance overlay of the node's busybox base
- * root filesystem, the bundle read-only at {@code /app}, host runtimes bind-mounted read-only at their own paths,
+ * Runs each instance in an unprivileged LXC container: a per-instance overlay of the node's busybox base root
+ * filesystem, the bundle read-only at {@code /app}, host runtimes bind-mounted read-only at their own paths,
  * cgroup limits from the manifest, and a veth on the node bridge (or the host network). The harness is the
- * container's init and gets its configuration through a FIFO. Everything per instance lives under
- * {@code <state>/instances/<id>} and the container configs under {@code <state>/lxc}, so a restarted agent finds
- * what an earlier run left. Thread-safe: one lock serializes start and destroy (a daemonized start also moves
- * this JVM between cgroups, which must not interleave); stop, state and usage need no lock.
+ * container's init and gets its configuration through a FIFO.
+ *
+ * <p>Confinement (threat model in docs/security.md): each container has its own user namespace, its ids mapped
+ * to the node's host range ({@link Confinement}; container root is never host root), keeps only the
+ * capabilities a harness and its component need, runs under seccomp and no_new_privs, may open only the usual
+ * pseudo-devices, and its bind mounts are locked read-only (an unprivileged mount namespace cannot remount them).
+ * A bundle's host mounts must lie in the node's allow-list.
+ *
+ * <p>Containers are started by the {@code lxc-start} binary, so each container's monitor is a small C process
+ * (~1.5 MiB PSS); a daemonized {@code start()} through liblxc would fork this JVM into every monitor (~114 MiB
+ * PSS each, measured with 14). liblxc (JNA) serves what needs no fork: config, state, stop, cgroup items.
+ *
+ * <p>Everything per instance lives under {@code <state>/instances/<id>} and the container configs under
+ * {@code <state>/lxc}, so a restarted agent finds what an earlier run left. Thread-safe: one lock serializes
+ * start and destroy (addresses and names are allocated under it); stop, state and usage need no lock.
  */
 public final class LxcDriver implements ContainerDriver {
     private static final Logger LOG = LoggerFactory.getLogger(LxcDriver.class);
     /** liblxc versions whose struct lxc_container layout was verified (LXC-NOTES pitfall 4). */
     static final String VERIFIED_VERSION_PREFIX = "5.0.";
     static final Path SECCOMP = Path.of("/usr/share/lxc/config/common.seccomp");
+    /**
+     * Capabilities a container keeps (in its own user namespace): what a harness as init and a component running
+     * as container root need to own files, signal their processes, change ids and bind low ports. Gone among
+     * others: sys_admin (mount, remount), mknod, sys_module, sys_rawio, sys_time, sys_ptrace, net_admin, net_raw.
+     */
+    static final String KEPT_CAPABILITIES = "chown dac_override fowner fsetid kill setgid setuid setpcap"
+            + " net_bind_service";
+    /** Devices a container may open: null, zero, full, random, urandom, tty, console, ptmx and its ptys. */
+    static final List<String> ALLOWED_DEVICES = List.of("c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
+            "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm");
     static final String INSIDE_CONFIG = "/run/smalti/config";
     static final String INSIDE_INIT = "/run/smalti/init";
     static final String INSIDE_LOG = "/run/smalti/harness.log";
@@ -58,13 +79,18 @@ public final class LxcDriver implements ContainerDriver {
     static final String INSIDE_BUNDLE = "/app";
     private static final long CPU_PERIOD_US = 100_000;
     private static final int CONFIG_WRITE_TIMEOUT_MS = 10_000;
+    private static final int LXC_START_TIMEOUT_S = 30;
 
     private final ContainerSettings settings;
     private final LxcLibrary lxc;
     private final String version;
     private final InstanceStore store;
+    /** Machine-wide: a directory per driver state directory, with its lxc path and rootfs mount points. */
+    static final Path RUN_ROOT = Path.of("/run/smalti");
+    private final Path runDir;
     private final Path configPath;
     private final Subnet subnet;
+    private final Path lxcStart;
     private final Object lock = new Object();
     private static final String SHARED_ARCHIVE_OPTION = "-XX:SharedArchiveFile=";
     /** Applies CPU quotas when an instance's start-up allowance runs out. */
@@ -85,19 +111,45 @@ public final class LxcDriver implements ContainerDriver {
                     + VERIFIED_VERSION_PREFIX + "x)");
         }
         if (LibC.INSTANCE.geteuid() != 0) {
-            throw new ContainerException("the lxc driver needs root (privileged containers, mounts, bridge)");
+            throw new ContainerException("the lxc driver needs root (id maps, overlay mounts, the bridge)");
         }
+        this.lxcStart = lxcStartBinary();
         this.store = new InstanceStore(settings.stateDir());
-        this.configPath = settings.stateDir().resolve("lxc");
+        this.runDir = runDir(settings.stateDir());
+        this.configPath = runDir.resolve("lxc");
         this.subnet = Subnet.parse(settings.subnet());
-        try {
-            Files.createDirectories(configPath);
-        } catch (IOException e) {
-            throw new ContainerException("cannot create " + configPath + ": " + e, e);
-        }
+        ensureRunDir();
         removeOrphanContainers();
         // Containers an earlier run started: their start-up is long over.
         store.ids().forEach(this::started);
+    }
+
+    /**
+     * Where the driver of this state directory keeps what a container must reach by path: its lxc path
+     * ({@code lxc/<name>/config}) and the rootfs mount points ({@code rootfs/<name>}), under {@link #RUN_ROOT}
+     * with a name derived from the state directory (two nodes of one machine never share it). Everything the
+     * container writes still goes to the state directory (the overlay's upper layer).
+     */
+    public static Path runDir(Path stateDir) {
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(stateDir.toAbsolutePath().normalize()
+                    .toString().getBytes(StandardCharsets.UTF_8));
+            return RUN_ROOT.resolve(java.util.HexFormat.of().formatHex(h, 0, 6));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The lxc-start binary of the lxc package (/usr/bin, else the PATH). */
+    static Path lxcStartBinary() {
+        List<Path> candidates = new ArrayList<>(List.of(Path.of("/usr/bin/lxc-start")));
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!dir.isBlank()) {
+                candidates.add(Path.of(dir, "lxc-start"));
+            }
+        }
+        return candidates.stream().filter(Files::isExecutable).findFirst().orElseThrow(() -> new ContainerException(
+                "lxc-start is missing (install the lxc package): containers are started with it"));
     }
 
     static LxcLibrary loadLibrary() {
@@ -155,8 +207,10 @@ public final class LxcDriver implements ContainerDriver {
             long t0 = System.nanoTime();
             Path dir = store.dir(id);
             try {
+                ensureRunDir();
                 Files.createDirectories(dir);
-                Path base = BaseRootfs.ensure(settings.stateDir());
+                int root = settings.confinement().idStart();
+                Path base = BaseRootfs.ensure(settings.stateDir(), root);
                 boolean bridged = settings.networkMode() == NetworkMode.BRIDGE;
                 if (bridged) {
                     Bridge.ensure(settings.bridgeName(), subnet);
@@ -174,23 +228,30 @@ public final class LxcDriver implements ContainerDriver {
 
                 Path upper = dir.resolve("upper");
                 Path work = dir.resolve("work");
-                Path merged = dir.resolve("rootfs");
+                Path merged = rootfs(name);
                 Files.createDirectories(upper);
                 Files.createDirectories(work);
                 Files.createDirectories(merged);
+                // What the container writes belongs to its root (a mapped id), everything else stays the host's.
+                Ids.chown(upper, root);
+                Ids.chown(work, root);
                 Mounts.overlay(base, upper, work, merged);
 
                 Files.writeString(merged.resolve(INSIDE_INIT.substring(1)), initScript(), StandardCharsets.UTF_8);
-                Files.write(dir.resolve("harness.log"), new byte[0]); // the harness's stdout and stderr, bound in
+                Path log = dir.resolve("harness.log");
+                Files.write(log, new byte[0]); // the harness's stdout and stderr, bound in
+                Ids.chown(log, root);
                 Path fifo = dir.resolve("config.fifo");
                 mkfifo(fifo);
+                Ids.chown(fifo, root);
+                bindMounts(spec, merged, fifo, log);
 
                 String hubHost = bridged ? subnet.gateway() : hostHubHost(spec);
                 Map<String, String> env = HarnessLaunch.environment(spec, settings, endpoints);
                 byte[] config = HarnessLaunch.config(spec, hubHost, env,
                         HarnessLaunch.directory(INSIDE_BUNDLE, spec.manifest()), INSIDE_SOCKET);
 
-                LxcConfig cfg = config(spec, name, dir, merged, fifo, address);
+                LxcConfig cfg = config(spec, name, dir, merged, address);
                 long tPrepared = System.nanoTime();
                 long tStarted;
                 int initPid;
@@ -205,18 +266,7 @@ public final class LxcDriver implements ContainerDriver {
                         throw new ContainerException("instance " + id + ": liblxc could not save the config of "
                                 + name + " in " + configPath + c.errorSuffix());
                     }
-                    c.wantDaemonize(true);
-                    Map<Path, Path> cgroups = Cgroups.self();
-                    boolean started;
-                    try {
-                        started = c.start();
-                    } finally {
-                        Cgroups.restore(cgroups); // pitfall 2: start() moved this JVM into lxc.monitor.<name>
-                    }
-                    if (!started) {
-                        throw new ContainerException("instance " + id + ": liblxc could not start container " + name
-                                + c.errorSuffix() + "; " + tail(dir.resolve("lxc.log")));
-                    }
+                    startContainer(id, name, dir);
                     initPid = c.initPid();
                     tStarted = System.nanoTime();
                 }
@@ -227,7 +277,7 @@ public final class LxcDriver implements ContainerDriver {
                         .ifPresent(t -> record.put("initStartMillis", t.toEpochMilli()));
                 store.write(id, record);
                 long tEnd = System.nanoTime();
-                LOG.info("instance {}: container {} started in {} ms (prepare {}, liblxc start {}, config pipe {}),"
+                LOG.info("instance {}: container {} started in {} ms (prepare {}, lxc-start {}, config pipe {}),"
                         + " init pid {}{}", id, name, (tEnd - t0) / 1_000_000, (tPrepared - t0) / 1_000_000,
                         (tStarted - tPrepared) / 1_000_000, (tEnd - tStarted) / 1_000_000, initPid,
                         address.map(a -> ", address " + a).orElse(""));
@@ -247,36 +297,112 @@ public final class LxcDriver implements ContainerDriver {
         }
     }
 
-    private LxcConfig config(ContainerSpec spec, String name, Path dir, Path merged, Path fifo,
-            Optional<String> address) {
+    /**
+     * Starts a defined container with {@code lxc-start} (daemonized: it returns once the container runs, leaving
+     * its monitor behind). Its output goes to a file: the monitor keeps the descriptors it inherited.
+     */
+    private void startContainer(String id, String name, Path dir) throws IOException {
+        Path out = dir.resolve("lxc-start.out");
+        Process p = new ProcessBuilder(lxcStart.toString(), "-d", "-P", configPath.toString(), "-n", name)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            if (!p.waitFor(LXC_START_TIMEOUT_S, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new ContainerException("instance " + id + ": lxc-start of " + name + " did not return within "
+                        + LXC_START_TIMEOUT_S + " s");
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new ContainerException("instance " + id + ": interrupted while starting " + name);
+        }
+        if (p.exitValue() != 0) {
+            String said = Files.readString(out).strip().replace('\n', ' ');
+            throw new ContainerException("instance " + id + ": lxc-start could not start container " + name
+                    + " (exit " + p.exitValue() + (said.isEmpty() ? "" : ": " + said) + "); " + tail(dir.resolve("lxc.log")));
+        }
+    }
+
+    /**
+     * Creates the runtime directory if missing (the last container's destroy and {@link #close} remove it). A
+     * container starts as a mapped id, which must be able to pass through to the lxc path and its rootfs (lxc
+     * refuses otherwise: "Could not access ... grant it x access"); a data directory under /root or another
+     * owner-only directory is not passable. So those live here: passable, not listable.
+     */
+    private void ensureRunDir() {
+        try {
+            for (Path d : List.of(RUN_ROOT, runDir, configPath, runDir.resolve("rootfs"))) {
+                if (!Files.isDirectory(d)) {
+                    Files.createDirectories(d);
+                    Files.setPosixFilePermissions(d, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+                }
+            }
+        } catch (IOException e) {
+            throw new ContainerException("cannot create " + configPath + ": " + e, e);
+        }
+    }
+
+    /** The rootfs mount point of a container. */
+    private Path rootfs(String name) {
+        return runDir.resolve("rootfs").resolve(name);
+    }
+
+    /**
+     * Binds what the container needs into its rootfs, from here (host root): the bundle at /app, the runtimes,
+     * the manifest's allowed mounts, all read-only, and the configuration FIFO and the harness log. lxc's own
+     * mount entries would be made by the container's mapped root, which cannot reach sources below an
+     * owner-only directory. The rootfs carries them into the container, where they are locked: a mount
+     * namespace owned by an unprivileged user namespace cannot remount them writable, nor unmount them.
+     */
+    private void bindMounts(ContainerSpec spec, Path merged, Path fifo, Path log) {
+        Mounts.bind(spec.bundleRoot().toAbsolutePath(), inside(merged, INSIDE_BUNDLE), true);
+        for (Path p : runtimeMounts()) {
+            Mounts.bind(p, inside(merged, p.toString()), true);
+        }
+        for (Manifest.Mount m : spec.manifest().mounts()) {
+            Path host;
+            try {
+                host = settings.confinement().allowedHostPath(m.host());
+            } catch (ContainerException e) {
+                throw new ContainerException("instance " + spec.instance() + ": " + e.getMessage() + " (to " + m.path()
+                        + ")");
+            }
+            Mounts.bind(host, inside(merged, m.path()), true);
+        }
+        Mounts.bind(fifo, inside(merged, INSIDE_CONFIG), false);
+        Mounts.bind(log, inside(merged, INSIDE_LOG), false);
+    }
+
+    /** A path inside the container as a host path below its rootfs; refuses one that would lead out. */
+    private static Path inside(Path merged, String path) {
+        Path p = merged.resolve(path.startsWith("/") ? path.substring(1) : path).normalize();
+        if (!p.startsWith(merged) || p.equals(merged)) {
+            throw new ContainerException("mount target " + path + " is not a path inside the container");
+        }
+        return p;
+    }
+
+    private LxcConfig config(ContainerSpec spec, String name, Path dir, Path merged, Optional<String> address) {
         LxcConfig cfg = new LxcConfig()
                 .set("lxc.uts.name", name)
                 .set("lxc.rootfs.path", "dir:" + merged)
                 .set("lxc.autodev", "1")
-                .set("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed:force")
+                // sysfs can only be mounted in a network namespace the container's user namespace owns: with
+                // the host's network (host mode) it has no /sys, only its cgroups (what a JVM reads there).
+                .set("lxc.mount.auto", address.isPresent() ? "proc:mixed sys:ro cgroup:mixed:force"
+                        : "proc:mixed cgroup:mixed:force")
                 .set("lxc.seccomp.profile", SECCOMP.toString())
                 .set("lxc.cgroup.relative", "1")
                 .set("lxc.signal.halt", "SIGTERM")
-                .set("lxc.cap.drop", "sys_module mac_admin mac_override sys_time sys_rawio")
+                .set("lxc.idmap", "u 0 " + settings.confinement().idStart() + " " + settings.confinement().idCount())
+                .set("lxc.idmap", "g 0 " + settings.confinement().idStart() + " " + settings.confinement().idCount())
+                .set("lxc.cap.keep", KEPT_CAPABILITIES)
+                .set("lxc.no_new_privs", "1")
                 .set("lxc.init.cmd", "/bin/sh " + INSIDE_INIT)
                 .set("lxc.console.path", "none")
                 .set("lxc.log.file", dir.resolve("lxc.log").toString())
                 .set("lxc.log.level", "WARN");
-        LxcConfig.check(spec.bundleRoot().toString());
-        cfg.bindReadOnly(spec.bundleRoot().toAbsolutePath(), INSIDE_BUNDLE, false);
-        for (Path p : runtimeMounts()) {
-            cfg.bindReadOnly(p, p.toString(), false);
-        }
-        for (Manifest.Mount m : spec.manifest().mounts()) {
-            Path host = Path.of(m.host());
-            if (!Files.exists(host)) {
-                throw new ContainerException("instance " + spec.instance() + ": mount " + m.host() + " -> " + m.path()
-                        + ": " + m.host() + " does not exist on this node");
-            }
-            cfg.bindReadOnly(host, m.path(), !Files.isDirectory(host));
-        }
-        cfg.bindFile(fifo, INSIDE_CONFIG);
-        cfg.bindFile(dir.resolve("harness.log"), INSIDE_LOG);
         if (address.isPresent()) {
             cfg.set("lxc.net.0.type", "veth")
                     .set("lxc.net.0.link", settings.bridgeName())
@@ -289,6 +415,7 @@ public final class LxcDriver implements ContainerDriver {
             cfg.set("lxc.net.0.type", "none");
         }
         limits(cfg, spec.manifest().resources());
+        devices(cfg);
         return cfg;
     }
 
@@ -321,6 +448,18 @@ public final class LxcDriver implements ContainerDriver {
             store.read(instance).ifPresent(r -> store.write(instance, ((ObjectNode) r).put("cpuLimited", true)));
         }
         LOG.debug("instance {}: CPU quota {} us per {} us in force", instance, quota, CPU_PERIOD_US);
+    }
+
+    /** Denies every device but {@link #ALLOWED_DEVICES}, through the hierarchy the devices controller is on. */
+    private static void devices(LxcConfig cfg) {
+        String prefix = Cgroups.v1Devices() ? "lxc.cgroup.devices." : "lxc.cgroup2.devices.";
+        cfg.set(prefix + "deny", "a");
+        ALLOWED_DEVICES.forEach(d -> cfg.set(prefix + "allow", d));
+    }
+
+    @Override
+    public Optional<String> refusal(Manifest manifest) {
+        return settings.confinement().refusal(manifest, settings.nodeName());
     }
 
     /** Limits through the keys of the hierarchy this host has: v1 controllers, else pure v2. */
@@ -370,7 +509,6 @@ public final class LxcDriver implements ContainerDriver {
         List<Path> out = new ArrayList<>();
         for (Path p : wanted) {
             if (out.stream().noneMatch(p::startsWith) && Files.isDirectory(p)) {
-                LxcConfig.check(p.toString());
                 out.add(p);
             }
         }
@@ -542,18 +680,17 @@ public final class LxcDriver implements ContainerDriver {
                             + " did not stop within 10 s of SIGKILL (state " + c.state() + ")");
                 }
             }
-            // Unmount before liblxc's destroy, which deletes a dir: rootfs; it must find an empty directory.
-            List<String> left = Mounts.unmountAll(dir);
+            List<String> left = new ArrayList<>(Mounts.unmountAll(rootfs(name)));
+            left.addAll(Mounts.unmountAll(dir)); // where an earlier version mounted the rootfs
             if (!left.isEmpty()) {
                 throw new ContainerException("instance " + instance + ": still mounted after unmounting: " + left);
             }
-            if (c.isDefined() && !c.destroy()) {
-                LOG.warn("instance {}: liblxc could not destroy {}{}; removing its directory", instance, name,
-                        c.errorSuffix());
-            }
+            // No liblxc destroy(): for a container with an id map it deletes the rootfs from a fork of this JVM.
+            // What it would delete is the config directory and the (now empty) rootfs, removed below.
         }
         try {
             InstanceStore.deleteTree(configPath.resolve(name));
+            Files.deleteIfExists(rootfs(name)); // empty once unmounted: never delete through a mount
             InstanceStore.deleteTree(dir);
         } catch (IOException e) {
             throw new ContainerException("instance " + instance + ": cannot remove " + dir + ": " + e, e);
@@ -652,6 +789,26 @@ public final class LxcDriver implements ContainerDriver {
     public void close() {
         // Containers keep running; liblxc holds nothing between calls (each opens and puts its own object).
         quotaTimer.shutdownNow();
+        // The runtime directory goes with the last container (a node stopping destroys its own first).
+        synchronized (lock) {
+            try {
+                for (Path d : List.of(configPath, runDir.resolve("rootfs"), runDir)) {
+                    try (var entries = Files.list(d)) {
+                        if (entries.findAny().isPresent()) {
+                            return;
+                        }
+                    }
+                    Files.deleteIfExists(d);
+                }
+                try (var others = Files.list(RUN_ROOT)) {
+                    if (others.findAny().isEmpty()) {
+                        Files.deleteIfExists(RUN_ROOT);
+                    }
+                }
+            } catch (IOException e) {
+                LOG.debug("runtime directory {} kept: {}", runDir, e.toString());
+            }
+        }
     }
 
     /**
@@ -690,8 +847,10 @@ public final class LxcDriver implements ContainerDriver {
                 return "no lxc log";
             }
             List<String> lines = Files.readAllLines(log);
-            return "lxc log " + log + ": " + String.join(" | ", lines.subList(Math.max(0, lines.size() - 5),
-                    lines.size()));
+            // The first errors say what went wrong; what follows is lxc cleaning up after them.
+            List<String> errors = lines.stream().filter(l -> l.contains(" ERROR ")).limit(3).toList();
+            List<String> shown = errors.isEmpty() ? lines.subList(Math.max(0, lines.size() - 5), lines.size()) : errors;
+            return "lxc log " + log + ": " + String.join(" | ", shown);
         } catch (IOException e) {
             return "lxc log " + log + " unreadable";
         }

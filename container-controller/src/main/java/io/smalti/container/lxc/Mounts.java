@@ -70,6 +70,30 @@ final class Mounts {
         }
     }
 
+    /**
+     * Binds a host file or directory at {@code target} (created if missing), read-only or not, never with
+     * set-uid programs or devices. A read-only bind takes two calls: the kernel ignores MS_RDONLY on the first.
+     */
+    static void bind(Path source, Path target, boolean readOnly) {
+        try {
+            if (Files.isDirectory(source)) {
+                Files.createDirectories(target);
+            } else if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectories(target.getParent());
+                Files.createFile(target);
+            }
+            LibC.INSTANCE.mount(source.toString(), target.toString(), null, LibC.MS_BIND, null);
+            long flags = LibC.MS_REMOUNT | LibC.MS_BIND | LibC.MS_NOSUID | LibC.MS_NODEV
+                    | (readOnly ? LibC.MS_RDONLY : 0);
+            LibC.INSTANCE.mount("none", target.toString(), null, flags, null);
+        } catch (IOException e) {
+            throw new io.smalti.container.ContainerException("cannot bind " + source + " at " + target + ": " + e, e);
+        } catch (LastErrorException e) {
+            throw new io.smalti.container.ContainerException("cannot bind " + source + " at " + target + ": errno "
+                    + e.getErrorCode() + " " + e.getMessage());
+        }
+    }
+
     private static String unescape(String s) {
         if (s.indexOf('\\') < 0) {
             return s;

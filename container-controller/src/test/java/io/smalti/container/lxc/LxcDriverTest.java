@@ -89,6 +89,8 @@ class LxcDriverTest {
         assertTrue(driver.removeNetwork(), "the test bridge is still in use");
         assertFalse(Bridge.exists(BRIDGE));
         assertEquals(List.of(), Mounts.under(tmp), "mounts left");
+        driver.close();
+        assertFalse(Files.exists(LxcDriver.runDir(settings.stateDir())), "runtime directory left");
         io.smalti.container.InstanceStore.deleteTree(tmp);
     }
 
@@ -160,6 +162,103 @@ class LxcDriverTest {
                 destroyMs, usage);
         assertLeftNothing(id, name);
         driver.destroy(id); // idempotent
+    }
+
+    /**
+     * Stands in for the harness and acts as a hostile component would: it tries to remount every read-only
+     * mount writable, to write to each, and to make a block device, and notes its id map and capabilities.
+     */
+    static final List<String> HOSTILE_INIT = List.of("/bin/sh", "-c",
+            "cat > /tmp/config.json; cat /proc/self/uid_map > /tmp/uid_map.txt;"
+                    + " grep CapEff /proc/self/status > /tmp/caps.txt;"
+                    + " awk '$6 ~ /(^|,)ro(,|$)/ {print $5}' /proc/self/mountinfo | sort -u > /tmp/ro.txt;"
+                    + " while read m; do"
+                    + "   if mount -o remount,bind,rw \"$m\" 2>/dev/null; then echo \"remount $m\"; fi;"
+                    + "   if touch \"$m/.smalti-probe\" 2>/dev/null; then echo \"write $m\"; fi;"
+                    + " done < /tmp/ro.txt > /tmp/breaches.txt;"
+                    + " if mknod /tmp/sda b 8 0 2>/dev/null; then echo mknod >> /tmp/breaches.txt; fi;"
+                    + " echo done > /tmp/done.txt;"
+                    + " trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done");
+
+    @Test
+    void aHostileComponentCannotWriteToTheHostNorMakeDevices() throws Exception {
+        LxcDriver hostile = new LxcDriver(settings.withLauncherOverride(HOSTILE_INIT));
+        String id = TestBundles.newId();
+        String name = LxcDriver.containerName(id);
+        // Allowed by default, read-only: /usr/share/zoneinfo (tzdata), else the JDK's own directory.
+        String allowed = Files.isDirectory(Path.of("/usr/share/zoneinfo")) ? "/usr/share/zoneinfo" : "/usr/lib/jvm";
+        RunningContainer rc = hostile.start(spec(id, "\"run\":{\"command\":[\"x\"]},"
+                + "\"mounts\":[{\"host\":\"" + allowed + "\",\"path\":\"/data\"}]"));
+        assertNotNull(TestBundles.awaitFile(inside(id, "tmp/done.txt"), Duration.ofSeconds(10)),
+                "the probe did not finish");
+        // Its own user namespace: container root is the node's mapped id, not host root.
+        int root = settings.confinement().idStart();
+        assertEquals(List.of("0", Integer.toString(root), "65536"),
+                List.of(Files.readString(inside(id, "tmp/uid_map.txt")).strip().split("\\s+")));
+        assertEquals(root, Files.getAttribute(Path.of("/proc/" + rc.initPid()), "unix:uid"));
+        // Only the kept capabilities: no sys_admin (bit 21), mknod (27), sys_module (16), sys_rawio (17).
+        long caps = Long.parseLong(Files.readString(inside(id, "tmp/caps.txt")).strip().split("\\s+")[1], 16);
+        for (int bit : new int[] {16, 17, 19, 21, 25, 27}) {
+            assertEquals(0, caps & (1L << bit), "capability bit " + bit + " kept: " + Long.toHexString(caps));
+        }
+        // It tried the bundle, the runtimes, the harness jars and the allowed mount: none became writable.
+        String readOnly = Files.readString(inside(id, "tmp/ro.txt"));
+        assertTrue(readOnly.contains("/app") && readOnly.contains("/data") && readOnly.contains("/usr/lib"), readOnly);
+        assertEquals("", Files.readString(inside(id, "tmp/breaches.txt")).strip(), "the component broke out");
+        // Devices: denied but for the usual pseudo-devices.
+        String devices = hostile.cgroupItem(id, Cgroups.v1Devices() ? "devices.list" : "devices.allow")
+                .orElse("");
+        assertFalse(devices.contains("a *:* rwm"), devices);
+        hostile.destroy(id);
+        assertLeftNothing(id, name);
+    }
+
+    @Test
+    void aBundleMountingAHostPathOutsideTheAllowListIsRefusedNamingIt() throws Exception {
+        Path otherNode = Files.createDirectories(tmp.resolve("other-node-data"));
+        String id = TestBundles.newId();
+        ContainerSpec spec = spec(id, "\"run\":{\"command\":[\"x\"]},"
+                + "\"mounts\":[{\"host\":\"" + otherNode + "\",\"path\":\"/steal\"}]");
+        String why = driver.refusal(spec.manifest()).orElseThrow();
+        assertTrue(why.contains(otherNode.toString()) && why.contains("not in the node's allowed host paths"), why);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.smalti.container.ContainerException.class,
+                () -> driver.start(spec));
+        assertTrue(e.getMessage().contains(otherNode.toString()), e.getMessage());
+        // A link inside an allowed path that leads out is refused too.
+        Path allowedDir = Files.createDirectories(tmp.resolve("allowed"));
+        Files.createSymbolicLink(allowedDir.resolve("escape"), otherNode);
+        var c = new io.smalti.container.Confinement(settings.confinement().idStart(), 65536, List.of(allowedDir));
+        assertTrue(c.refusal(spec(TestBundles.newId(), "\"run\":{\"command\":[\"x\"]},\"mounts\":[{\"host\":\""
+                + allowedDir.resolve("escape") + "\",\"path\":\"/x\"}]").manifest(), "test").isPresent());
+        assertTrue(c.refusal(spec(TestBundles.newId(), "\"run\":{\"command\":[\"x\"]},\"mounts\":[{\"host\":\""
+                + allowedDir + "\",\"path\":\"/x\"}]").manifest(), "test").isEmpty());
+        assertLeftNothing(id, LxcDriver.containerName(id));
+    }
+
+    @Test
+    void eachContainersMonitorIsASmallProcessNotACopyOfThisJvm() throws Exception {
+        String id = TestBundles.newId();
+        String name = LxcDriver.containerName(id);
+        driver.start(spec(id, "\"run\":{\"command\":[\"x\"]}"));
+        String marker = "[lxc monitor] " + LxcDriver.runDir(settings.stateDir()).resolve("lxc") + " " + name;
+        long monitor = ProcessHandle.allProcesses().filter(p -> cmdline(p.pid()).equals(marker))
+                .mapToLong(ProcessHandle::pid).findFirst().orElseThrow(() -> new AssertionError("no " + marker));
+        String exe = Files.readSymbolicLink(Path.of("/proc/" + monitor + "/exe")).toString();
+        assertTrue(exe.endsWith("lxc-start"), "the monitor runs " + exe);
+        long pssKib = Files.readAllLines(Path.of("/proc/" + monitor + "/smaps_rollup")).stream()
+                .filter(l -> l.startsWith("Pss:")).mapToLong(l -> Long.parseLong(l.split("\\s+")[1])).sum();
+        // A fork of this JVM was ~114 MiB; lxc-start's monitor is ~1.5 MiB (LXC-NOTES).
+        assertTrue(pssKib < 8 * 1024, "monitor PSS " + pssKib + " KiB");
+        driver.destroy(id);
+        assertLeftNothing(id, name);
+    }
+
+    private static String cmdline(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"))).replace('\0', ' ').strip();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     @Test
@@ -292,8 +391,11 @@ class LxcDriverTest {
         assertEquals(ContainerState.ABSENT, driver.state(id));
         assertFalse(driver.list().contains(id));
         assertFalse(Files.exists(settings.stateDir().resolve("instances").resolve(id)), "instance dir left");
-        assertFalse(Files.exists(settings.stateDir().resolve("lxc").resolve(name)), "lxc container dir left");
+        Path run = LxcDriver.runDir(settings.stateDir());
+        assertFalse(Files.exists(run.resolve("lxc").resolve(name)), "lxc container dir left");
+        assertFalse(Files.exists(run.resolve("rootfs").resolve(name)), "rootfs mount point left");
         assertEquals(List.of(), Mounts.under(settings.stateDir().resolve("instances").resolve(id)), "mounts left");
+        assertEquals(List.of(), Mounts.under(run.resolve("rootfs").resolve(name)), "mounts left");
         assertFalse(Bridge.interfaceExists(LxcDriver.vethName(id)), "veth left");
         assertEquals(List.of(), cgroupDirsNamed(name), "cgroup directories left");
         assertEquals(jvmCgroupBefore, Files.readAllLines(Path.of("/proc/self/cgroup")), "the JVM changed cgroups");
