@@ -284,6 +284,7 @@ final class LocalCluster {
      * SIGKILL if it has not exited within {@code grace}. Forgets the PIDs; keeps data and logs.
      */
     List<Stopped> stop(Duration grace) {
+        announceStop();
         List<Stopped> out = new ArrayList<>();
         List<Node> reversed = new ArrayList<>(nodes);
         java.util.Collections.reverse(reversed);
@@ -307,6 +308,25 @@ final class LocalCluster {
         nodes.replaceAll(n -> new Node(n.name(), 0, n.host(), n.clusterPort(), n.apiUrl(), n.dir()));
         save();
         return out;
+    }
+
+    /**
+     * Tells the cluster, before any node stops, that every node of this local cluster is about to: none takes
+     * new instances from now on, so the instances of the first nodes to stop are not started again on the
+     * others, which are stopping too. Best effort: a cluster that cannot be told still stops.
+     */
+    private void announceStop() {
+        ApiClient api = new ApiClient(Duration.ofSeconds(5));
+        for (Node target : nodes) {
+            for (Node via : running()) {
+                try {
+                    api.send(via.apiUrl(), "POST", "/v1/nodes/" + target.name() + "/stopping", null);
+                    break;
+                } catch (ApiClient.ApiException e) {
+                    // try the next node
+                }
+            }
+        }
     }
 
     private static boolean waitForExit(ProcessHandle h, Duration timeout) {

@@ -100,9 +100,20 @@ public final class Components implements AutoCloseable {
         return new Components(records, bundles, controller, agent, reporter[0], lifecycle, blocking);
     }
 
+    /** When this process started (a stop mark older than this was for an earlier run). */
+    private static final long STARTED_AT = ProcessHandle.current().info().startInstant()
+            .map(java.time.Instant::toEpochMilli).orElse(System.currentTimeMillis());
+
     /** An operator's drain mark (kept in the ring, so it survives restarts) sets the node's own state. */
     private static void followDrainMark(ComponentController controller, String self, NodeLifecycle lifecycle) {
         try {
+            // A stop announced before this run started was that stop (or one that never came): this run takes
+            // instances again. One announced since (`cluster down` marks every node first) stands.
+            var stop = controller.stopMark(self).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            if (stop.isPresent() && stop.get().getAtMillis() > 0 && stop.get().getAtMillis() < STARTED_AT) {
+                controller.markStopping(self, false, "node " + self + " started again").toCompletableFuture()
+                        .get(5, TimeUnit.SECONDS);
+            }
             boolean drained = controller.drained(self).toCompletableFuture().get(5, TimeUnit.SECONDS);
             if (drained && lifecycle.state() == NodeState.AVAILABLE) {
                 lifecycle.markUnavailable("drained by an operator");

@@ -34,6 +34,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 /** Reads {@code smalti.components} and starts the container driver and the component agents of a node. */
 final class ComponentWiring {
@@ -144,9 +145,31 @@ final class ComponentWiring {
      * with a short grace, and removes the bridge.
      */
     static void stop(Components components, NodeSettings settings) {
+        // First of all: no new instance is placed here (`cluster down` marked every node already).
+        try {
+            components.controller().markStopping(settings.name(), true, "node " + settings.name() + " is stopping")
+                    .toCompletableFuture().get(3, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("Cannot announce this node's stop (new instances may still be placed here): {}", e.toString());
+        }
         components.close();
         ContainerDriver driver = components.agent().driver();
+        destroyAll(driver);
+        // A start that finished while the others were destroyed: destroyed too, not left running.
+        destroyAll(driver);
+        boolean lxc = driver.name().equals("lxc");
+        driver.close();
+        if (lxc) {
+            removeBridge(settings);
+        }
+    }
+
+    /** Stops (short grace) and destroys every container the driver lists, all at once. */
+    private static void destroyAll(ContainerDriver driver) {
         List<String> left = driver.list();
+        if (left.isEmpty()) {
+            return;
+        }
         ExecutorService stoppers = Executors.newFixedThreadPool(
                 Math.max(1, Math.min(16, left.size())));
         List<CompletableFuture<Void>> stops = left.stream()
@@ -160,14 +183,7 @@ final class ComponentWiring {
                 }, stoppers)).toList();
         CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
         stoppers.shutdown();
-        if (!left.isEmpty()) {
-            LOG.info("Destroyed this node's {} instance(s)", left.size());
-        }
-        boolean lxc = driver.name().equals("lxc");
-        driver.close();
-        if (lxc) {
-            removeBridge(settings);
-        }
+        LOG.info("Destroyed this node's {} instance(s)", left.size());
     }
 
     /**

@@ -12,6 +12,7 @@ import io.smalti.protocol.component.InstanceStatus;
 import io.smalti.protocol.component.NodeStatus;
 import io.smalti.protocol.component.Placement;
 import io.smalti.protocol.component.StatusChange;
+import io.smalti.protocol.component.StopMark;
 import io.smalti.protocol.component.TypeRecord;
 import io.smalti.ring.Ring;
 import io.smalti.ring.cluster.ClusterMembers;
@@ -292,6 +293,30 @@ public final class ComponentController implements AutoCloseable {
                 .thenRun(this::poke);
     }
 
+    /**
+     * Announces a planned stop of a node (it takes no new instances from now on), or withdraws it
+     * ({@code stopping} false).
+     */
+    public CompletionStage<Void> markStopping(String node, boolean stopping, String reason) {
+        StopMark mark = StopMark.newBuilder().setAtMillis(stopping ? System.currentTimeMillis() : 0).setReason(reason).build();
+        return records.put(ComponentKeys.stopping(node), mark).thenRun(this::poke);
+    }
+
+    public CompletionStage<Optional<StopMark>> stopMark(String node) {
+        return records.get(ComponentKeys.stopping(node), StopMark.parser());
+    }
+
+    /**
+     * Whether a stop mark still stands at {@code now}. One older than {@link #STOP_MARK_TTL} is void: a stop
+     * takes under a minute, so such a mark was left by a stop that never happened (a crashed `cluster down`),
+     * and must not keep a node from taking instances for good.
+     */
+    static boolean stopsSoon(StopMark mark, long now) {
+        return mark.getAtMillis() > 0 && now - mark.getAtMillis() < STOP_MARK_TTL.toMillis();
+    }
+
+    static final Duration STOP_MARK_TTL = Duration.ofMinutes(10);
+
     public CompletionStage<Boolean> drained(String node) {
         return records.get(ComponentKeys.drain(node), DrainMark.parser()).thenApply(d -> d.map(DrainMark::getDrained).orElse(false));
     }
@@ -322,14 +347,14 @@ public final class ComponentController implements AutoCloseable {
             }
             trackUnavailable(ring.get());
             Set<String> typeIds = records.members(ComponentKeys.TYPE_INDEX).toCompletableFuture().get(10, TimeUnit.SECONDS);
-            Map<String, Boolean> drained = null; // read once per round, and only when this node decides for a type
+            NodeMarks marks = null; // read once per round, and only when this node decides for a type
             for (String typeId : typeIds) {
                 if (controls(ring.get(), typeId)) {
                     try {
-                        if (drained == null) {
-                            drained = drainMarks(ring.get());
+                        if (marks == null) {
+                            marks = nodeMarks(ring.get());
                         }
-                        reconcile(ring.get(), typeId, drained);
+                        reconcile(ring.get(), typeId, marks);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         return; // closing
@@ -375,16 +400,38 @@ public final class ComponentController implements AutoCloseable {
         return since != null && System.currentTimeMillis() - since >= lostAfter.toMillis();
     }
 
-    /** The operators' drain marks of the ring's nodes. */
-    private Map<String, Boolean> drainMarks(Ring ring) throws Exception {
-        Map<String, Boolean> drained = new HashMap<>();
-        for (String node : ring.nodes()) {
-            drained.put(node, await(drained(node)));
+    /**
+     * What the scaler must know of the nodes besides their status: which an operator drained (their instances
+     * move away) and which are about to stop (planned; their instances stay until they stop). Neither takes
+     * new instances.
+     */
+    record NodeMarks(Set<String> drained, Set<String> stopping) {
+        boolean drained(String node) {
+            return drained.contains(node);
         }
-        return drained;
+
+        boolean takesNew(String node) {
+            return !drained.contains(node) && !stopping.contains(node);
+        }
     }
 
-    private void reconcile(Ring ring, String typeId, Map<String, Boolean> drained) throws Exception {
+    /** The drain and stop marks of the ring's nodes. */
+    private NodeMarks nodeMarks(Ring ring) throws Exception {
+        Set<String> drained = new java.util.HashSet<>();
+        Set<String> stopping = new java.util.HashSet<>();
+        long now = System.currentTimeMillis();
+        for (String node : ring.nodes()) {
+            if (await(drained(node))) {
+                drained.add(node);
+            }
+            if (await(stopMark(node)).filter(m -> stopsSoon(m, now)).isPresent()) {
+                stopping.add(node);
+            }
+        }
+        return new NodeMarks(drained, stopping);
+    }
+
+    private void reconcile(Ring ring, String typeId, NodeMarks marks) throws Exception {
         Optional<TypeRecord> found = records.get(ComponentKeys.type(typeId), TypeRecord.parser()).toCompletableFuture().get(10, TimeUnit.SECONDS);
         if (found.isEmpty()) {
             return;
@@ -422,17 +469,17 @@ public final class ComponentController implements AutoCloseable {
         }
         int desired = type.getUnregistered() ? 0 : type.getDesired();
         // Instances on drained nodes do not count: replacements start elsewhere, then they are terminated.
-        List<InstanceView> counted = live.stream().filter(i -> !drained.getOrDefault(i.placement().getNode(), false)).toList();
+        List<InstanceView> counted = live.stream().filter(i -> !marks.drained(i.placement().getNode())).toList();
         int unseen = unseenPlacements(typeId, instances, now);
         if (counted.size() + unseen < desired && !crashLooping(type, instances, now)) {
             LOG.info("Type {} wants {}: {} live and counted {}, {} placed lately and not read back; placing {}",
                     type.getName(), desired, counted.size(), counted.stream().limit(20).map(i -> i.id().substring(0, 8) + "=" + i.state().text()).toList(),
                     unseen, desired - counted.size() - unseen);
-            place(ring, type, counted, desired - counted.size() - unseen, drained);
+            place(ring, type, counted, desired - counted.size() - unseen, marks);
         }
         long availableCounted = counted.stream().filter(i -> i.state() == InstanceState.AVAILABLE).count();
         for (InstanceView i : live) {
-            if (drained.getOrDefault(i.placement().getNode(), false) && (availableCounted >= desired || desired == 0)) {
+            if (marks.drained(i.placement().getNode()) && (availableCounted >= desired || desired == 0)) {
                 terminate(i, "its node " + i.placement().getNode() + " is drained");
             }
         }
@@ -497,7 +544,7 @@ public final class ComponentController implements AutoCloseable {
         placementChanged.accept(i.placement().getNode());
     }
 
-    private void place(Ring ring, TypeRecord type, List<InstanceView> live, int count, Map<String, Boolean> drained) throws Exception {
+    private void place(Ring ring, TypeRecord type, List<InstanceView> live, int count, NodeMarks marks) throws Exception {
         BundleMeta meta = bundles.meta(type.getBundle()).toCompletableFuture().get(10, TimeUnit.SECONDS)
                 .orElseThrow(() -> new BundleException("bundle " + type.getBundle() + " of type " + type.getName() + " is not stored"));
         Manifest manifest = BundleRepository.manifest(meta);
@@ -514,7 +561,7 @@ public final class ComponentController implements AutoCloseable {
             Optional<NodeStatus> status = nodeStatus(node).toCompletableFuture().get(10, TimeUnit.SECONDS);
             int placed = liveOn.getOrDefault(node, 0);
             boolean accepts = status.map(s -> s.getState().equals("available")).orElse(false)
-                    && !drained.getOrDefault(node, false);
+                    && marks.takesNew(node);
             candidates.add(new Scheduler.Candidate(node, accepts, status.map(NodeStatus::getMemAvailableBytes).orElse(0L),
                     status.map(NodeStatus::getCpus).orElse(0), status.map(NodeStatus::getLoad1).orElse(0.0),
                     placed, ofType.getOrDefault(node, 0)));

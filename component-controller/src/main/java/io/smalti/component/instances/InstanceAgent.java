@@ -564,9 +564,25 @@ public final class InstanceAgent implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops following placements, then lets driver calls under way finish (a start interrupted half-way could
+     * leave a container nobody destroys: the node's last sweep lists containers after this returns).
+     */
     @Override
     public void close() {
         loop.shutdownNow();
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(grace.toMillis() + CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                LOG.warn("Instance agent: driver calls still running after {} ms; interrupting them",
+                        grace.toMillis() + CLOSE_WAIT_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         workers.shutdownNow();
     }
+
+    /** Beyond the stop grace, how long close waits for a start (bundle fetch, container start) to finish. */
+    private static final long CLOSE_WAIT_MILLIS = 20_000;
 }

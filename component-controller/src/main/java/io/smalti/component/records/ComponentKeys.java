@@ -14,6 +14,7 @@ public final class ComponentKeys {
     static final String STATUS = "status";
     static final String NODE = "node";
     static final String DRAIN = "drain";
+    static final String STOPPING = "stopping";
     static final String INSTANCES = "instances";
     static final String PLACED = "placed";
     static final String INDEX = "index";
@@ -59,6 +60,11 @@ public final class ComponentKeys {
 
     public static String drain(String name) {
         return DRAIN + "/" + name;
+    }
+
+    /** A node's planned stop ({@code StopMark}). */
+    public static String stopping(String name) {
+        return STOPPING + "/" + name;
     }
 
     /** The kind of a key: the text before its first '/'. */

@@ -51,7 +51,7 @@ public final class ComponentService implements VnodeService {
         return switch (ComponentKeys.kind(key)) {
             case ComponentKeys.INSTANCES, ComponentKeys.PLACED, ComponentKeys.INDEX -> true;
             case ComponentKeys.BUNDLE, ComponentKeys.CHUNK, ComponentKeys.TYPE, ComponentKeys.INSTANCE,
-                    ComponentKeys.STATUS, ComponentKeys.NODE, ComponentKeys.DRAIN -> false;
+                    ComponentKeys.STATUS, ComponentKeys.NODE, ComponentKeys.DRAIN, ComponentKeys.STOPPING -> false;
             default -> throw new IllegalArgumentException("not a components record key: " + key);
         };
     }

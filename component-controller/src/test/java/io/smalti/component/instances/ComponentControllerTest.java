@@ -26,6 +26,7 @@ import io.smalti.protocol.component.InstanceStatus;
 import io.smalti.protocol.component.NodeStatus;
 import io.smalti.protocol.component.Placement;
 import io.smalti.protocol.component.StatusChange;
+import io.smalti.protocol.component.StopMark;
 import io.smalti.protocol.component.TypeRecord;
 import io.smalti.ring.id.Category;
 import io.smalti.ring.id.Id;
@@ -440,6 +441,38 @@ class ComponentControllerTest {
             get(controller.drain(NODE, false, ""));
             log.detachAppender(warnings);
         }
+    }
+
+    @Test
+    void aNodeAboutToStopGetsNoNewInstancesAndKeepsItsOwnUntilItStops() throws Exception {
+        String name = ComponentRing.newName("stopping");
+        try {
+            TypeRecord type = register(name);
+            get(controller.scale(type.getId(), 1));
+            InstanceView first = awaitAvailable(type.getId(), 1).get(0);
+
+            get(controller.markStopping(NODE, true, "cluster down"));
+            get(controller.create(type.getId(), 2));
+            staysTrue("nothing is placed on a node about to stop", () -> instances(type.getId()).size() == 1);
+            // Unlike a drained node's, its instances are not moved away: the stop takes them.
+            assertEquals(InstanceState.AVAILABLE, instance(first.id()).state());
+            assertEquals(Placement.Goal.RUN, instance(first.id()).placement().getGoal());
+
+            get(controller.markStopping(NODE, false, "started again"));
+            assertEquals(3, awaitAvailable(type.getId(), 3).size());
+        } finally {
+            get(controller.markStopping(NODE, false, ""));
+        }
+    }
+
+    @Test
+    void aStopMarkThatNoStopFollowedExpires() {
+        long now = 1_000_000_000L;
+        StopMark fresh = StopMark.newBuilder().setAtMillis(now - 1000).build();
+        StopMark stale = StopMark.newBuilder().setAtMillis(now - ComponentController.STOP_MARK_TTL.toMillis()).build();
+        assertTrue(ComponentController.stopsSoon(fresh, now));
+        assertFalse(ComponentController.stopsSoon(stale, now));
+        assertFalse(ComponentController.stopsSoon(StopMark.getDefaultInstance(), now), "0: withdrawn");
     }
 
     @Test

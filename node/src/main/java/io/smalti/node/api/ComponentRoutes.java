@@ -68,6 +68,7 @@ final class ComponentRoutes extends AllDirectives {
     record UnregisteredBody(String id, boolean unregistered) {}
 
     record DrainBody(String node, String state, boolean drained, int moving) {}
+    record StoppingBody(String node, boolean stopping) {}
 
     Route routes() {
         ComponentController c = components.controller();
@@ -118,7 +119,12 @@ final class ComponentRoutes extends AllDirectives {
                                         .filter(i -> i.live() && i.placement().getNode().equals(node)).count()))))))),
                 path(segment("v1").slash("nodes").slash(segment()).slash("undrain"), node -> post(() -> completeWithFuture(guard(() ->
                         c.drain(node, false, "").thenApply(x -> Json.response(StatusCodes.OK,
-                                new DrainBody(node, "available", false, 0))))))));
+                                new DrainBody(node, "available", false, 0))))))),
+                // A planned stop, announced before it happens (`cluster down` marks every node before stopping
+                // any): the node takes no new instances; its own instances stay until it stops.
+                path(segment("v1").slash("nodes").slash(segment()).slash("stopping"), node -> post(() -> completeWithFuture(guard(() ->
+                        c.markStopping(node, true, "a planned stop").thenApply(x -> Json.response(StatusCodes.ACCEPTED,
+                                new StoppingBody(node, true))))))));
     }
 
     /** The instances of a type by id, or of every type (unregistered ones too) with that name. */
