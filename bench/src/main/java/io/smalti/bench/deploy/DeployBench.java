@@ -2,6 +2,7 @@ package io.smalti.bench.deploy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.smalti.ring.id.Category;
 import io.smalti.ring.id.Id;
@@ -38,8 +39,11 @@ import java.util.stream.Stream;
  *   <li>create → available latency: scale to 1, 2, … N, one instance at a time; for each, the time from the
  *       scale request until the new instance is {@code available} (its harness has connected to the hub),
  *       polled through {@code GET /v1/instances?type=}; instances are kept running;</li>
- *   <li>memory with all N running, after a settling pause: harness RSS (VmRSS, RssAnon, RssFile of the
- *       container's init), component RSS (its descendants), and the container's memory cgroup
+ *   <li>memory with all N running, after a settling pause: PSS and RSS ({@code smaps_rollup}) of each
+ *       instance's monitor ({@code [lxc monitor] <lxcpath> <name>}), harness (the container's init) and
+ *       component (its descendants), and of the node agent, with N instances and before the first; the
+ *       targets monitor ≤ 4 MiB, monitor + harness ≤ 32 MiB, node agent ≤ 200 MiB (for 50 instances), judged
+ *       on the median; the harness's RssAnon and RssFile and the container's memory cgroup
  *       ({@code memory.usage_in_bytes}, {@code total_rss}, {@code total_cache});</li>
  *   <li>(lxc) the harness's idle RSS with other JVM options, in plain LXC containers on the host network
  *       connected to the same hub ({@code --harness-variants});</li>
@@ -168,6 +172,8 @@ public final class DeployBench {
             typeId = type.path("id").asText();
             log("[" + driver + "] bundle " + digest.substring(0, Math.min(16, digest.length())) + "…, type " + typeId);
 
+            Optional<Mem> nodeIdle = mem(node.pid()); // the anchor: the node agent before any instance
+
             // 1. create → available, one at a time, kept running
             List<Double> client = new ArrayList<>();
             List<Double> server = new ArrayList<>();
@@ -273,7 +279,7 @@ public final class DeployBench {
             }
             log("[" + driver + "] settling " + settleSeconds + " s, then reading memory of " + target + " instances");
             Thread.sleep((long) (settleSeconds * 1000));
-            out.set("memory", memory(data, driver));
+            out.set("memory", memory(data, driver, node.pid(), nodeIdle));
 
             // 3. harness option variants (lxc only: plain containers on the host network, same hub)
             if (driver.equals("lxc")) {
@@ -312,16 +318,25 @@ public final class DeployBench {
 
     // ---------------------------------------------------------------- memory
 
-    private ObjectNode memory(Path data, String driver) throws IOException {
-        List<Double> harness = new ArrayList<>();
+    /**
+     * Memory of the running instances, per instance: PSS and RSS of its monitor, harness (the container's
+     * init, from the driver's instance record) and component (the harness's descendants); the node agent's
+     * PSS and RSS now and before the first instance (the anchor). RSS detail of the harness and the
+     * container's memory cgroup besides.
+     */
+    private ObjectNode memory(Path data, String driver, long nodePid, Optional<Mem> nodeIdle) throws IOException {
+        Map<String, List<Double>> sizes = new LinkedHashMap<>(); // "monitorPss", "harnessRss", …
         List<Double> harnessAnon = new ArrayList<>();
         List<Double> harnessFile = new ArrayList<>();
-        List<Double> component = new ArrayList<>();
         List<Double> usage = new ArrayList<>();
         List<Double> cgRss = new ArrayList<>();
         List<Double> cgCache = new ArrayList<>();
+        ObjectNode m = JSON.createObjectNode();
+        ArrayNode each = JSON.createArrayNode();
+        Path lxcPath = data.resolve("containers/lxc");
+        Map<String, Long> monitors = driver.equals("lxc") ? monitors() : Map.of();
         try (Stream<Path> dirs = Files.list(data.resolve("containers/instances"))) {
-            for (Path d : dirs.toList()) {
+            for (Path d : dirs.sorted().toList()) {
                 Path rec = d.resolve("instance.json");
                 if (!Files.exists(rec)) {
                     continue;
@@ -329,17 +344,35 @@ public final class DeployBench {
                 JsonNode r = JSON.readTree(rec.toFile());
                 long pid = r.has("initPid") ? r.get("initPid").asLong() : r.path("pid").asLong(-1);
                 Map<String, Long> st = status(pid);
-                if (st.isEmpty()) {
+                Optional<Mem> harness = mem(pid);
+                if (st.isEmpty() || harness.isEmpty()) {
                     continue;
                 }
-                harness.add(mib(st.getOrDefault("VmRSS", 0L) * 1024));
+                String id = d.getFileName().toString();
+                Mem component = descendants(pid).stream().map(c -> mem(c).orElse(Mem.NONE)).reduce(Mem.NONE, Mem::plus);
+                ObjectNode e = each.addObject().put("id", id).put("harnessPid", pid);
+                Mem total = harness.get().plus(component);
+                add(sizes, "harness", harness.get());
+                add(sizes, "component", component);
+                if (driver.equals("lxc")) {
+                    String name = "smalti-" + id.substring(id.length() - 12);
+                    Optional<Long> monitor = monitor(monitors, lxcPath, name, pid);
+                    Optional<Mem> mon = monitor.flatMap(DeployBench::mem);
+                    if (mon.isPresent()) {
+                        e.put("monitorPid", monitor.get()).put("monitorPssKiB", mon.get().pssKiB())
+                                .put("monitorRssKiB", mon.get().rssKiB());
+                        add(sizes, "monitor", mon.get());
+                        add(sizes, "monitorHarness", mon.get().plus(harness.get()));
+                        total = total.plus(mon.get());
+                    } else {
+                        log("[" + driver + "] no [lxc monitor] process for " + name + " in " + lxcPath);
+                    }
+                }
+                add(sizes, "instance", total);
+                e.put("harnessPssKiB", harness.get().pssKiB()).put("harnessRssKiB", harness.get().rssKiB())
+                        .put("componentPssKiB", component.pssKiB()).put("componentRssKiB", component.rssKiB());
                 harnessAnon.add(mib(st.getOrDefault("RssAnon", 0L) * 1024));
                 harnessFile.add(mib((st.getOrDefault("RssFile", 0L) + st.getOrDefault("RssShmem", 0L)) * 1024));
-                long comp = 0;
-                for (long c : descendants(pid)) {
-                    comp += status(c).getOrDefault("VmRSS", 0L) * 1024;
-                }
-                component.add(mib(comp));
                 // The process driver has no container cgroup: its harness sits in the node's (shared) cgroup.
                 memoryCgroup(pid).filter(cg -> driver.equals("lxc")).ifPresent(cg -> {
                     try {
@@ -347,25 +380,124 @@ public final class DeployBench {
                         Map<String, Long> ms = keyValues(cg.resolve("memory.stat"));
                         cgRss.add(mib(ms.getOrDefault("total_rss", 0L)));
                         cgCache.add(mib(ms.getOrDefault("total_cache", 0L)));
-                    } catch (IOException | RuntimeException e) {
+                    } catch (IOException | RuntimeException ex) {
                         // not readable: left out
                     }
                 });
             }
         }
-        ObjectNode m = JSON.createObjectNode();
-        m.put("instances", harness.size());
-        m.set("harnessRssMiB", stats(harness));
+        // The node agent: one process, one figure (stats of one, to print and judge like the others).
+        mem(nodePid).ifPresent(n -> add(sizes, "nodeAgent", n));
+        nodeIdle.ifPresent(n -> add(sizes, "nodeAgentIdle", n));
+        m.put("instances", each.size()).put("nodeAgentPid", nodePid);
+        m.put("monitorsFound", sizes.getOrDefault("monitorPss", List.of()).size());
+        // monitorPssMiB, monitorRssMiB, harnessPssMiB, …, monitorHarnessPssMiB, instancePssMiB (all three)
+        sizes.forEach((k, v) -> m.set(k + "MiB", stats(v)));
         m.set("harnessRssAnonMiB", stats(harnessAnon));
         m.set("harnessRssFileMiB", stats(harnessFile));
-        m.set("componentRssMiB", stats(component));
         if (!usage.isEmpty()) {
             m.set("cgroupUsageMiB", stats(usage));
             m.set("cgroupTotalRssMiB", stats(cgRss));
             m.set("cgroupTotalCacheMiB", stats(cgCache));
         }
+        ObjectNode t = m.putObject("targets");
+        target(t, "monitorPss", m.path("monitorPssMiB"), 4);
+        target(t, "monitorHarnessPss", m.path("monitorHarnessPssMiB"), 32);
+        target(t, "nodeAgentPss", m.path("nodeAgentPssMiB"), 200).put("forInstances", 50);
+        m.set("perInstance", each);
         m.put("hostMemAvailableMiB", mib(keyValues(Path.of("/proc/meminfo")).getOrDefault("MemAvailable", 0L) * 1024));
         return m;
+    }
+
+    /** Proportional and resident set size of one process, KiB. */
+    record Mem(long pssKiB, long rssKiB) {
+        static final Mem NONE = new Mem(0, 0);
+
+        Mem plus(Mem o) {
+            return new Mem(pssKiB + o.pssKiB, rssKiB + o.rssKiB);
+        }
+    }
+
+    /**
+     * {@code Pss:} and {@code Rss:} of a process from {@code /proc/PID/smaps_rollup}, or summed over
+     * {@code smaps} where the kernel has no rollup (before 4.14); empty when the process is gone.
+     */
+    static Optional<Mem> mem(long pid) {
+        Path proc = Path.of("/proc", Long.toString(pid));
+        Path file = Files.exists(proc.resolve("smaps_rollup")) ? proc.resolve("smaps_rollup") : proc.resolve("smaps");
+        long pss = 0;
+        long rss = 0;
+        try {
+            for (String line : Files.readAllLines(file)) {
+                if (line.startsWith("Pss:")) {
+                    pss += Long.parseLong(line.substring(4).trim().split("\\s+")[0]);
+                } else if (line.startsWith("Rss:")) {
+                    rss += Long.parseLong(line.substring(4).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+        return Optional.of(new Mem(pss, rss));
+    }
+
+    private static void add(Map<String, List<Double>> sizes, String what, Mem m) {
+        sizes.computeIfAbsent(what + "Pss", k -> new ArrayList<>()).add(mib(m.pssKiB() * 1024));
+        sizes.computeIfAbsent(what + "Rss", k -> new ArrayList<>()).add(mib(m.rssKiB() * 1024));
+    }
+
+    /** A limit in MiB and whether the median and the maximum keep it. */
+    private static ObjectNode target(ObjectNode targets, String name, JsonNode stats, int limitMiB) {
+        ObjectNode t = targets.putObject(name).put("limitMiB", limitMiB);
+        if (stats.path("n").asInt() > 0) {
+            t.put("p50", stats.path("p50").asDouble()).put("max", stats.path("max").asDouble())
+                    .put("pass", stats.path("p50").asDouble() <= limitMiB).put("maxPass", stats.path("max").asDouble() <= limitMiB);
+        }
+        return t;
+    }
+
+    /** The LXC monitors on this host by {@code "<lxcpath> <name>"}, from their {@code [lxc monitor] …} cmdline. */
+    private static Map<String, Long> monitors() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        ProcessHandle.allProcesses().forEach(p -> {
+            String c = cmdlineText(p.pid());
+            if (c.startsWith("[lxc monitor] ")) {
+                out.put(c.substring("[lxc monitor] ".length()).trim(), p.pid());
+            }
+        });
+        return out;
+    }
+
+    /**
+     * The monitor of container {@code name} in {@code lxcPath}: the {@code [lxc monitor]} process that names
+     * both, else the init's parent if its command line names the container (a monitor that kept its
+     * command line, such as {@code lxc-start -F -n name}).
+     */
+    private static Optional<Long> monitor(Map<String, Long> monitors, Path lxcPath, String name, long initPid) {
+        Set<String> paths = new HashSet<>(List.of(lxcPath.toAbsolutePath().normalize().toString()));
+        try {
+            paths.add(lxcPath.toRealPath().toString());
+        } catch (IOException e) {
+            // as named
+        }
+        for (Map.Entry<String, Long> e : monitors.entrySet()) {
+            int sp = e.getKey().lastIndexOf(' ');
+            if (sp > 0 && e.getKey().substring(sp + 1).equals(name)
+                    && paths.contains(Path.of(e.getKey().substring(0, sp)).normalize().toString())) {
+                return Optional.of(e.getValue());
+            }
+        }
+        return ProcessHandle.of(initPid).flatMap(ProcessHandle::parent).map(ProcessHandle::pid)
+                .filter(pp -> Arrays.asList(cmdlineText(pp).split(" ")).contains(name));
+    }
+
+    private static String cmdlineText(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
+                    .replace('\0', ' ').trim();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     private static Map<String, Long> status(long pid) {
@@ -747,15 +879,31 @@ public final class DeployBench {
             row(s, "raw lxc-start, java -version", raw.path("javaVersionMarkerMs"), "");
             row(s, "java -version on the host", raw.path("javaVersionHostMs"), "");
         }
-        s.append("\nmemory per instance (MiB; mean / max)\n");
-        s.append(String.format(Locale.ROOT, "%-12s %4s %15s %15s %15s %15s %15s %15s %15s%n", "driver", "n", "harness RSS",
-                "  anon", "  file", "component RSS", "cgroup usage", "cg total_rss", "cg total_cache"));
+        s.append("\nmemory (MiB): PSS (smaps_rollup) per instance and of the node agent, RSS beside it; p50 p90 max over"
+                + " instances;\ntarget judged on p50 (\"max over\": p50 keeps it, max does not)\n");
+        s.append(String.format(Locale.ROOT, "%-8s %-22s %4s %7s %7s %7s   %7s %7s %7s   %-15s %s%n", "driver", "process", "n",
+                "PSS p50", "p90", "max", "RSS p50", "p90", "max", "target (PSS)", ""));
         report.path("drivers").fields().forEachRemaining(e -> {
             JsonNode m = e.getValue().path("memory");
-            s.append(String.format(Locale.ROOT, "%-12s %4d %15s %15s %15s %15s %15s %15s %15s%n", e.getKey(),
-                    m.path("instances").asInt(), mm(m.path("harnessRssMiB")), mm(m.path("harnessRssAnonMiB")),
-                    mm(m.path("harnessRssFileMiB")), mm(m.path("componentRssMiB")), mm(m.path("cgroupUsageMiB")),
-                    mm(m.path("cgroupTotalRssMiB")), mm(m.path("cgroupTotalCacheMiB"))));
+            JsonNode t = m.path("targets");
+            int n = m.path("instances").asInt();
+            memRow(s, e.getKey(), "monitor", m, "monitor", t.path("monitorPss"), "");
+            memRow(s, e.getKey(), "harness", m, "harness", null, "");
+            memRow(s, e.getKey(), "component", m, "component", null, "");
+            memRow(s, e.getKey(), "monitor + harness", m, "monitorHarness", t.path("monitorHarnessPss"), "");
+            memRow(s, e.getKey(), "instance (all of it)", m, "instance", null, "");
+            memRow(s, e.getKey(), "node agent, " + n + " inst.", m, "nodeAgent", t.path("nodeAgentPss"),
+                    n == 50 ? "" : " (target for 50)");
+            memRow(s, e.getKey(), "node agent, 0 inst.", m, "nodeAgentIdle", null, "");
+        });
+        s.append("\nharness and container detail (MiB; mean / max; RSS from /proc/PID/status, cgroup v1 memory)\n");
+        s.append(String.format(Locale.ROOT, "%-12s %4s %15s %15s %15s %15s %15s%n", "driver", "n", "harness RssAnon",
+                "RssFile+Shmem", "cgroup usage", "cg total_rss", "cg total_cache"));
+        report.path("drivers").fields().forEachRemaining(e -> {
+            JsonNode m = e.getValue().path("memory");
+            s.append(String.format(Locale.ROOT, "%-12s %4d %15s %15s %15s %15s %15s%n", e.getKey(),
+                    m.path("instances").asInt(), mm(m.path("harnessRssAnonMiB")), mm(m.path("harnessRssFileMiB")),
+                    mm(m.path("cgroupUsageMiB")), mm(m.path("cgroupTotalRssMiB")), mm(m.path("cgroupTotalCacheMiB"))));
         });
         JsonNode v = report.path("drivers").path("lxc").path("harnessVariants");
         if (!v.isMissingNode()) {
@@ -776,6 +924,22 @@ public final class DeployBench {
         s.append(String.format(Locale.ROOT, "%-28s %7d %7.0f %7.0f %7.0f %7.0f %7.0f %5s%n", name, st.path("n").asInt(),
                 st.path("p50").asDouble(), st.path("p90").asDouble(), st.path("p99").asDouble(), st.path("max").asDouble(),
                 st.path("mean").asDouble(), fail));
+    }
+
+    /** One process (or sum) of the memory table: PSS and RSS p50, p90, max; the PSS target and its verdict. */
+    private static void memRow(StringBuilder s, String driver, String name, JsonNode m, String key, JsonNode target,
+            String note) {
+        JsonNode pss = m.path(key + "PssMiB");
+        JsonNode rss = m.path(key + "RssMiB");
+        if (pss.path("n").asInt() == 0) {
+            return;
+        }
+        String verdict = target == null ? "" : !target.path("pass").asBoolean() ? "FAIL"
+                : target.path("maxPass").asBoolean() ? "pass" : "pass, max over";
+        s.append(String.format(Locale.ROOT, "%-8s %-22s %4d %7.1f %7.1f %7.1f   %7.1f %7.1f %7.1f   %-15s %s%n", driver,
+                name, pss.path("n").asInt(), pss.path("p50").asDouble(), pss.path("p90").asDouble(),
+                pss.path("max").asDouble(), rss.path("p50").asDouble(), rss.path("p90").asDouble(),
+                rss.path("max").asDouble(), target == null ? "" : "<= " + target.path("limitMiB").asInt(), verdict + note));
     }
 
     private static String mm(JsonNode st) {
