@@ -333,7 +333,7 @@ public final class DeployBench {
         List<Double> cgCache = new ArrayList<>();
         ObjectNode m = JSON.createObjectNode();
         ArrayNode each = JSON.createArrayNode();
-        Path lxcPath = data.resolve("containers/lxc");
+        Path lxcPath = io.smalti.container.lxc.LxcDriver.runDir(data.resolve("containers")).resolve("lxc");
         Map<String, Long> monitors = driver.equals("lxc") ? monitors() : Map.of();
         try (Stream<Path> dirs = Files.list(data.resolve("containers/instances"))) {
             for (Path d : dirs.sorted().toList()) {
