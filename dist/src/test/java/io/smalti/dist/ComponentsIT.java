@@ -489,6 +489,59 @@ class ComponentsIT {
 
     @Test
     @Order(5)
+    void thirtyInstancesOnThreeNodesBecomeAvailableSpreadEvenlyAndScaleZeroRemovesThemAll() throws Exception {
+        // n3 runs again (the previous test restarted it): wait until it takes instances.
+        Dist.await(Duration.ofSeconds(60), "n3 available again", () -> {
+            JsonNode nodes = getOrNull(api(1) + "/v1/nodes");
+            if (nodes == null) {
+                return null;
+            }
+            for (JsonNode n : nodes.path("nodes")) {
+                if (n.path("name").asText().equals("n3") && n.path("state").asText().equals("available")) {
+                    return true;
+                }
+            }
+            return null;
+        });
+        // From the 3 echo instances of the earlier tests (on n1 and n2 since n3 was killed) to 30.
+        long t0 = System.nanoTime();
+        Dist.Run scale = Dist.smalti(Duration.ofSeconds(30), work, "scale", "echo", "30", "--node", api(1));
+        assertEquals(0, scale.exit(), scale.out() + scale.err());
+        JsonNode all = Dist.await(Duration.ofSeconds(240), "30 echo instances available", () -> {
+            JsonNode now = getOrNull(api(1) + "/v1/instances?type=echo");
+            return now != null && count(now, i -> i.path("state").asText().equals("available")) == 30 ? now : null;
+        });
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        Map<String, Integer> perNode = new java.util.TreeMap<>();
+        all.path("instances").forEach(i -> {
+            seen.add(i.path("id").asText());
+            if (i.path("state").asText().equals("available")) {
+                perNode.merge(i.path("node").asText(), 1, Integer::sum);
+            }
+        });
+        System.out.printf("ComponentsIT: 30 echo instances available after %.1f s, per node %s%n", seconds, perNode);
+        assertEquals(Set.of("n1", "n2", "n3"), perNode.keySet(), "spread: " + perNode);
+        int most = perNode.values().stream().max(Integer::compare).orElseThrow();
+        int fewest = perNode.values().stream().min(Integer::compare).orElseThrow();
+        assertTrue(most - fewest <= 1, "30 instances are spread within +-1 per node: " + perNode);
+
+        Dist.Run zero = Dist.smalti(Duration.ofSeconds(30), work, "scale", "echo", "0", "--node", api(1));
+        assertEquals(0, zero.exit(), zero.out() + zero.err());
+        for (int i = 1; i <= 3; i++) {
+            Path lxcPath = lxcPath(i);
+            int node = i;
+            Dist.await(Duration.ofSeconds(90), "no echo container left on n" + i, () ->
+                    lxcContainers(lxcPath).isEmpty() && instanceDirs(node).isEmpty() ? Boolean.TRUE : null);
+            assertEquals(List.of(), mountsUnder(LxcDriver.runDir(dataDir(i).resolve("containers")).resolve("rootfs")),
+                    "mounts left on n" + i);
+        }
+        JsonNode after = Dist.getJson(api(1) + "/v1/instances?type=echo");
+        assertEquals(0, count(after, i -> !i.path("state").asText().equals("destroyed")
+                && !i.path("state").asText().equals("failed")), "live echo instances after scale 0: " + after);
+    }
+
+    @Test
+    @Order(6)
     void destroyingEverythingLeavesNothingBehind() throws Exception {
         destroyType("echo");
         for (int i = 1; i <= 3; i++) {
