@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.smalti.bundle.Manifest;
 import java.io.File;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +19,11 @@ import java.util.stream.Collectors;
  */
 public final class HarnessLaunch {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * How long a harness may be without its hub, once connected, before it stops its component and exits
+     * ({@code smalti.components.hub-lease}): with the default grace, a lost node's instances stop within 60 s.
+     */
+    public static final Duration DEFAULT_HUB_LEASE = Duration.ofSeconds(30);
     /** Where the harness finds a shell and the usual tools, before any runtime's bin directory. */
     public static final String BASE_PATH = "/usr/local/bin:/usr/bin:/bin";
 
@@ -64,9 +70,15 @@ public final class HarnessLaunch {
         return endpoint.toUpperCase(Locale.ROOT).replace('-', '_');
     }
 
-    /** The harness configuration document (see the harness README). */
+    /** The harness configuration document with the default hub lease. */
     public static byte[] config(ContainerSpec spec, String hubHost, Map<String, String> environment, String directory,
             String socket) {
+        return config(spec, hubHost, environment, directory, socket, DEFAULT_HUB_LEASE);
+    }
+
+    /** The harness configuration document (see the harness README and {@code HarnessMain}). */
+    public static byte[] config(ContainerSpec spec, String hubHost, Map<String, String> environment, String directory,
+            String socket, Duration hubLease) {
         ObjectNode root = JSON.createObjectNode();
         root.put("component", spec.instance());
         root.putObject("hub").put("host", hubHost).put("port", spec.hubPort())
@@ -78,6 +90,7 @@ public final class HarnessLaunch {
         root.put("directory", directory);
         root.put("socket", socket);
         root.put("graceMillis", spec.grace().toMillis());
+        root.put("hubLeaseMillis", hubLease.toMillis());
         // The bundle's declared groups: the harness joins them for the component once it reaches the hub.
         if (!spec.manifest().groups().isEmpty()) {
             var groups = root.putArray("groups");

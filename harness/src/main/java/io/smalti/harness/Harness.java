@@ -21,8 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One harness run: connect to the hub, open the local channel, start the component, relay until it exits,
- * and return the exit status for the harness process. See {@link HarnessMain} for the configuration and the
+ * One harness run: connect to the hub, open the local channel, start the component, relay until it exits
+ * (stopping it when the harness is signalled or its hub lease runs out), and return the exit status for the
+ * harness process. See {@link HarnessMain} for the configuration and the
  * exit statuses.
  *
  * <p>Threading: both connections live on one single-threaded event loop, so relaying never crosses threads.
@@ -34,6 +35,11 @@ public final class Harness {
     public static final int EXIT_BAD_CONFIG = 2;
     /** Exit status: the hub could not be reached or refused the harness. */
     public static final int EXIT_HUB_UNREACHABLE = 3;
+    /**
+     * Exit status: the harness fenced its instance: it had no hub session for the hub lease, so its node is
+     * lost and the instance replaced elsewhere; the component was stopped as on SIGTERM, whatever its status.
+     */
+    public static final int EXIT_FENCED = 4;
     /** Exit status: the component's command could not be started (as a shell says for "not found"). */
     public static final int EXIT_NOT_STARTED = 127;
     /** How long the first connection to the hub may take before the harness gives up. */
@@ -53,6 +59,8 @@ public final class Harness {
     private ScheduledFuture<?> killTimer;
     private long killDeadlineNanos;
     private boolean signalled;
+    /** Set on the event loop when the hub lease ran out, read by {@link #run} once the component exited. */
+    private volatile boolean fenced;
 
     public Harness(HarnessConfig config) {
         this.config = config;
@@ -67,7 +75,7 @@ public final class Harness {
         HubConnector hub = null;
         Channel server = null;
         try {
-            hub = new HubConnector(config, relay, loop, transport, "smalti-harness " + version());
+            hub = new HubConnector(config, relay, loop, transport, "smalti-harness " + version(), this::fence);
             CompletableFuture<Void> connected = hub.start(FIRST_CONNECT_MILLIS);
             Object first = CompletableFuture.anyOf(connected, stoppedEarly).get();
             if (first instanceof Integer status) {
@@ -85,10 +93,15 @@ public final class Harness {
             log.info("component started: pid {}, command {}", process.pid(), config.command().get(0));
             loop.scheduleAtFixedRate(process::reapOrphans, 500, 500, TimeUnit.MILLISECONDS);
             if (stoppedEarly.isDone()) {
-                loop.execute(() -> terminate("harness received a signal", config.graceMillis(), false));
+                String reason = fenced ? "this instance is fenced" : "harness received a signal";
+                loop.execute(() -> terminate(reason, config.graceMillis(), false));
             }
             int status = process.process().onExit().get().exitValue();
             log.info("component exited with status {}", status);
+            if (fenced) {
+                log.info("exiting with status {}: this instance is fenced", EXIT_FENCED);
+                return EXIT_FENCED;
+            }
             return status;
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
@@ -183,10 +196,28 @@ public final class Harness {
                 return;
             }
             signalled = true;
-            String reason = "harness received " + name;
-            boolean told = relay.terminateComponent(reason, config.graceMillis());
-            terminate(reason, config.graceMillis(), told);
+            stopComponent("harness received " + name);
         });
+    }
+
+    /**
+     * HubConnector: the hub lease ran out. Stops the component as a SIGTERM would; {@link #run} then exits with
+     * {@link #EXIT_FENCED}. On the event loop.
+     */
+    private void fence() {
+        fenced = true;
+        if (component == null) {
+            stoppedEarly.complete(EXIT_FENCED);
+            return;
+        }
+        stopComponent("no hub session for " + HubConnector.duration(config.hubLeaseMillis())
+                + " (lease): this instance is fenced");
+    }
+
+    /** Tells the component to stop (Terminate, or SIGTERM when it is not connected), kills it after the grace. */
+    private void stopComponent(String reason) {
+        boolean told = relay.terminateComponent(reason, config.graceMillis());
+        terminate(reason, config.graceMillis(), told);
     }
 
     private void shutdown(HubConnector hub, Channel server) {

@@ -26,9 +26,14 @@ import java.util.regex.Pattern;
 public final class HarnessConfig {
     private static final Pattern COMPONENT_ID = Pattern.compile("[0-9a-f]{40}");
     private static final Set<String> TOP_FIELDS = Set.of("component", "hub", "command", "environment",
-            "directory", "socket", "graceMillis", "maxFrame", "reconnect", "groups");
+            "directory", "socket", "graceMillis", "maxFrame", "reconnect", "groups", "hubLeaseMillis");
     private static final Set<String> HUB_FIELDS = Set.of("host", "port", "certificate", "certificateFile");
     private static final Set<String> RECONNECT_FIELDS = Set.of("initialMillis", "maxMillis");
+    /**
+     * Default hub lease: with the component's grace (5 s by default) the instance stops within 60 s of losing
+     * its hub, the bound the cluster promises for a replaced instance.
+     */
+    static final long DEFAULT_HUB_LEASE_MILLIS = 30_000;
     /** sun_path is 108 bytes including the terminating NUL. */
     private static final int MAX_SOCKET_PATH = 107;
 
@@ -45,11 +50,14 @@ public final class HarnessConfig {
     private final long reconnectInitialMillis;
     private final long reconnectMaxMillis;
     private final List<String> groups;
+    private final long hubLeaseMillis;
 
     private HarnessConfig(String component, String hubHost, int hubPort, X509Certificate hubCertificate,
             List<String> command, Map<String, String> environment, Path directory, Path socket,
-            long graceMillis, int maxFrame, long reconnectInitialMillis, long reconnectMaxMillis, List<String> groups) {
+            long graceMillis, int maxFrame, long reconnectInitialMillis, long reconnectMaxMillis, List<String> groups,
+            long hubLeaseMillis) {
         this.groups = List.copyOf(groups);
+        this.hubLeaseMillis = hubLeaseMillis;
         this.component = component;
         this.hubHost = hubHost;
         this.hubPort = hubPort;
@@ -174,6 +182,7 @@ public final class HarnessConfig {
 
         long grace = integer(root, "graceMillis", "graceMillis", 5000, 0, Integer.MAX_VALUE);
         int maxFrame = (int) integer(root, "maxFrame", "maxFrame", 1 << 20, 1024, 64 << 20);
+        long lease = integer(root, "hubLeaseMillis", "hubLeaseMillis", DEFAULT_HUB_LEASE_MILLIS, 100, 3_600_000);
 
         long initial = 100;
         long max = 5000;
@@ -188,7 +197,7 @@ public final class HarnessConfig {
             }
         }
         return new HarnessConfig(component, host, port, certificate, command, environment, directory,
-                socket.toAbsolutePath(), grace, maxFrame, initial, max, groups);
+                socket.toAbsolutePath(), grace, maxFrame, initial, max, groups, lease);
     }
 
     private static X509Certificate certificate(Map<String, Object> hub) throws ConfigException {
@@ -404,6 +413,14 @@ public final class HarnessConfig {
 
     public long reconnectMaxMillis() {
         return reconnectMaxMillis;
+    }
+
+    /**
+     * How long the harness may be without a hub session, once it has had one, before it stops the component and
+     * exits ({@link Harness#EXIT_FENCED}): its node is lost and the instance replaced elsewhere.
+     */
+    public long hubLeaseMillis() {
+        return hubLeaseMillis;
     }
 
     /** Groups the harness joins for its component as soon as it has a hub session (the bundle's declared groups). */

@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  *   "socket": "/path/x.sock",               local channel; default <java.io.tmpdir>/smalti-<component>.sock
  *   "graceMillis": 5000,                    time between Terminate and the kill
  *   "maxFrame": 1048576,                    largest frame accepted, bytes
- *   "reconnect": {"initialMillis": 100, "maxMillis": 5000}   back-off between hub connection attempts
+ *   "reconnect": {"initialMillis": 100, "maxMillis": 5000},  back-off between hub connection attempts
+ *   "hubLeaseMillis": 30000,                once connected, how long without a hub session before fencing
+ *   "groups": ["echo"]                      joined for the component from the first hub session on
  * }
  * }</pre>
  * The component gets {@code SMALTI_SOCKET} and {@code SMALTI_COMPONENT} in its environment and /dev/null as
@@ -33,8 +35,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Exit status: the component's (128 + signal if a signal killed it); 2 for a bad configuration or
  * argument (one line on standard error naming the field); 3 when the hub cannot be reached within 30 s at
- * first start or refuses the protocol version; 127 when the command cannot be started. SIGTERM and SIGINT
- * send the component Terminate and kill it after graceMillis; a second signal kills it at once.
+ * first start or refuses the protocol version; 4 when the harness fenced its instance (no hub session for
+ * hubLeaseMillis: the component is stopped as on SIGTERM); 127 when the command cannot be started. SIGTERM
+ * and SIGINT send the component Terminate and kill it after graceMillis; a second signal kills it at once.
  */
 public final class HarnessMain {
     private HarnessMain() {

@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps the harness connected to its hub: TLS to the pinned hub certificate, Hello/Welcome, then relaying
- * through the {@link Relay}; on loss, reconnects with exponential back-off (with jitter) for as long as the
- * harness runs. Confined to the harness's event loop.
+ * through the {@link Relay}; on loss, reconnects with exponential back-off (with jitter) until a session
+ * starts again or the {@link HubLease} runs out. Then it stops trying and has the harness fence its instance
+ * (its node is lost; the cluster has started the instance elsewhere). Confined to the harness's event loop.
  */
 final class HubConnector {
     private static final Logger log = LoggerFactory.getLogger(HubConnector.class);
@@ -55,14 +56,22 @@ final class HubConnector {
     private final SslContext ssl;
     private final String agent;
     private final CompletableFuture<Void> firstSession = new CompletableFuture<>();
+    private final HubLease lease;
+    private final Runnable fence;
     private long firstDeadlineNanos;
     private long backoff;
     private boolean stopped;
     private Channel channel;
 
-    HubConnector(HarnessConfig config, Relay relay, EventLoop loop, Transport transport, String agent)
+    /**
+     * @param fence run once on the event loop when the hub lease has run out: the harness stops the component
+     *     and exits; no session starts after it
+     */
+    HubConnector(HarnessConfig config, Relay relay, EventLoop loop, Transport transport, String agent, Runnable fence)
             throws SSLException {
         this.config = config;
+        this.lease = new HubLease(config.hubLeaseMillis(), System::nanoTime);
+        this.fence = fence;
         this.relay = relay;
         this.loop = loop;
         this.transport = transport;
@@ -159,6 +168,29 @@ final class HubConnector {
         loop.schedule(this::attempt, delay, TimeUnit.MILLISECONDS);
     }
 
+    /** Fences the instance if the lease has run out, else looks again when it would. */
+    private void checkLease() {
+        if (stopped) {
+            return;
+        }
+        long left = lease.remainingNanos();
+        if (left == Long.MAX_VALUE) {
+            return; // in a session again: its end looks again
+        }
+        if (left > 0) {
+            loop.schedule(this::checkLease, left, TimeUnit.NANOSECONDS);
+            return;
+        }
+        stopped = true; // no session may start after this: the instance is being replaced elsewhere
+        log.error("no hub session for {} (lease): fencing this instance", duration(config.hubLeaseMillis()));
+        fence.run();
+    }
+
+    /** "30 s", or "1500 ms" when not whole seconds. */
+    static String duration(long millis) {
+        return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+    }
+
     private static String describe(Throwable t) {
         // A refused hub certificate: BoringSSL reports "General OpenSslEngine problem" and keeps the trust
         // manager's reason as a cause.
@@ -213,7 +245,12 @@ final class HubConnector {
                 Frame first = Frames.decode(frame);
                 switch (first.getBodyCase()) {
                     case WELCOME -> {
+                        if (stopped) {
+                            ctx.close(); // fenced (or stopping) while this connection was being made
+                            return;
+                        }
                         welcomed = true;
+                        lease.sessionStarted();
                         channel = ctx.channel();
                         backoff = config.reconnectInitialMillis();
                         relay.hubConnected(ctx.channel(), first.getWelcome());
@@ -266,6 +303,8 @@ final class HubConnector {
                     channel = null;
                 }
                 if (!stopped) {
+                    lease.sessionEnded();
+                    checkLease();
                     failed("hub connection lost");
                 }
             } else if (!firstSession.isCompletedExceptionally()) {

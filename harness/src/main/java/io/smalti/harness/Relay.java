@@ -7,9 +7,10 @@ import io.smalti.protocol.hub.Error;
 import io.smalti.protocol.hub.Frame;
 import io.smalti.protocol.hub.Terminate;
 import io.smalti.protocol.hub.Welcome;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,14 +20,24 @@ import org.slf4j.LoggerFactory;
  * is over the high-water mark) the relay stops reading from the other until it can: the sender is slowed
  * down by its socket instead of losing frames. Beyond a hard limit (a read batch in flight when reading
  * stopped is still passed on) and when the hub is away it answers requests with an Error instead of
- * buffering them. Records the component's standing requests and replays them on a new hub session.
+ * buffering them. Records the component's standing requests and replays them on a new hub session; one
+ * the hub could not carry out for now (the ring was unavailable, as right after a restart) is sent again
+ * after a back-off while the session lasts.
  *
  * <p>Threading: every method runs on the one event loop both channels are registered with, so forwarding is
- * a plain {@code write} on the other channel with no hand-off between threads; nothing here blocks.
+ * a plain {@code write} on the other channel with no hand-off between threads; nothing here blocks. Retries
+ * of refused replays are scheduled on the hub channel's event loop, which is that same loop.
  */
 final class Relay {
     /** Correlations of the harness's own replayed requests; the hub's answers to them are not relayed. */
     static final long REPLAY_BIT = 1L << 62;
+    /** The wait before a replayed request refused for now is sent again; it doubles on each refusal. */
+    static final long REPLAY_RETRY_FIRST_MILLIS = 250;
+    /**
+     * The longest wait between two sends of a refused replay: once the ring takes writes again, the
+     * component is back in its groups within this (the target is 5 s from the instance being available).
+     */
+    static final long REPLAY_RETRY_MAX_MILLIS = 2000;
 
     /** What the relay asks of the process supervisor. */
     interface Supervisor {
@@ -43,10 +54,14 @@ final class Relay {
     private final long graceMillis;
     private final Supervisor supervisor;
     private final StandingRequests standing = new StandingRequests();
-    private final Set<Long> pendingReplays = new HashSet<>();
+    /** Replayed requests of the current session awaiting their answer, by correlation. */
+    private final Map<Long, Replay> pendingReplays = new HashMap<>();
     /** True when the harness joins groups for the component: then the first session gets them too. */
     private final boolean declared;
     private long replaySequence;
+
+    /** A replayed request (without its correlation) and how many times the hub refused it for now. */
+    private record Replay(Frame request, int refusals) {}
 
     private Channel hub;
     private String node = "";
@@ -83,13 +98,37 @@ final class Relay {
         hubSessions++;
         if ((hubSessions > 1 || declared) && standing.size() > 0) {
             for (Frame.Builder request : standing.replay()) {
-                long correlation = REPLAY_BIT | ++replaySequence;
-                pendingReplays.add(correlation);
-                channel.write(Frames.encode(channel.alloc(), request.setCorrelation(correlation).build()),
-                        channel.voidPromise());
+                sendReplay(channel, new Replay(request.build(), 0));
             }
             channel.flush();
             log.info("sent {} standing request(s) to the hub (groups {})", standing.size(), standing.groups());
+        }
+    }
+
+    private void sendReplay(Channel channel, Replay replay) {
+        long correlation = REPLAY_BIT | ++replaySequence;
+        pendingReplays.put(correlation, replay);
+        channel.write(Frames.encode(channel.alloc(), replay.request().toBuilder().setCorrelation(correlation).build()),
+                channel.voidPromise());
+    }
+
+    /** The hub may carry out a request it refused with these codes when asked again later. */
+    private static boolean retryable(Error.Code code) {
+        return code == Error.Code.UNAVAILABLE || code == Error.Code.EXPIRED || code == Error.Code.OVERLOADED;
+    }
+
+    /**
+     * Sends a refused replay again on {@code session}, reduced to what the component still stands by; nothing
+     * when that session has ended (the next one replays everything).
+     */
+    private void retry(Channel session, Replay replay) {
+        if (hub != session || !session.isActive()) {
+            return;
+        }
+        Frame request = standing.stillStanding(replay.request());
+        if (request != null) {
+            sendReplay(session, new Replay(request, replay.refusals()));
+            session.flush();
         }
     }
 
@@ -149,11 +188,11 @@ final class Relay {
 
     /** A frame from the hub (length prefix included); the relay owns {@code frame}. */
     void fromHub(ByteBuf frame, FrameHeader header) {
-        if ((header.correlation & REPLAY_BIT) != 0 && pendingReplays.remove(header.correlation)) {
+        Replay replay = (header.correlation & REPLAY_BIT) != 0 ? pendingReplays.remove(header.correlation) : null;
+        if (replay != null) {
             if (header.bodyCase() == Frame.BodyCase.ERROR) {
                 try {
-                    Error e = Frames.decode(frame).getError();
-                    log.warn("the hub refused a replayed standing request: {} {}", e.getCode(), e.getMessage());
+                    refused(replay, Frames.decode(frame).getError());
                 } catch (InvalidProtocolBufferException e) {
                     log.warn("undecodable answer to a replayed request: {}", e.getMessage());
                 }
@@ -187,6 +226,19 @@ final class Relay {
         } else if (!pass(frame, to, hub)) {
             refuse(frame, header, hub, Error.Code.OVERLOADED, "harness queue to component " + component + " is full");
         }
+    }
+
+    private void refused(Replay replay, Error e) {
+        if (!retryable(e.getCode()) || hub == null) {
+            log.warn("the hub refused a replayed standing request: {} {}", e.getCode(), e.getMessage());
+            return;
+        }
+        long delay = Math.min(REPLAY_RETRY_MAX_MILLIS, REPLAY_RETRY_FIRST_MILLIS << Math.min(replay.refusals(), 16));
+        log.warn("the hub could not carry out a replayed standing request yet: {} {}; sending it again in {} ms",
+                e.getCode(), e.getMessage(), delay);
+        Channel session = hub;
+        Replay again = new Replay(replay.request(), replay.refusals() + 1);
+        session.eventLoop().schedule(() -> retry(session, again), delay, TimeUnit.MILLISECONDS);
     }
 
     /** Flushes what {@link #fromHub} wrote; called once per read batch. */

@@ -55,6 +55,28 @@ final class StandingRequests {
         return frames;
     }
 
+    /**
+     * What of {@code request} (a replayed one, without correlation) the component still stands by: the groups
+     * of a Register it has not left since, a Monitor or Link it has not withdrawn; null for nothing.
+     */
+    Frame stillStanding(Frame request) {
+        switch (request.getBodyCase()) {
+            case REGISTER -> {
+                List<String> still = request.getRegister().getGroupsList().stream().filter(groups::contains).toList();
+                return still.isEmpty() ? null : Frame.newBuilder().setRegister(Register.newBuilder().addAllGroups(still)).build();
+            }
+            case MONITOR -> {
+                return monitors.contains(request.getMonitor().getSubject()) ? request : null;
+            }
+            case LINK -> {
+                return links.contains(request.getLink().getComponent()) ? request : null;
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
     Set<String> groups() {
         return Set.copyOf(groups);
     }

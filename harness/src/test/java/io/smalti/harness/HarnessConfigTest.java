@@ -53,7 +53,19 @@ class HarnessConfigTest {
         assertEquals(1 << 20, c.maxFrame());
         assertEquals(100, c.reconnectInitialMillis());
         assertEquals(5000, c.reconnectMaxMillis());
+        assertEquals(30_000, c.hubLeaseMillis(), "with the grace, a lost node's instance stops within 60 s");
         assertTrue(c.socket().toString().endsWith("smalti-" + ID + ".sock"));
+    }
+
+    @Test
+    void theHubLeaseIsConfigurable() throws Exception {
+        ObjectNode c = valid();
+        c.put("hubLeaseMillis", 45_000);
+        assertEquals(45_000, HarnessConfig.parse(json.writeValueAsBytes(c)).hubLeaseMillis());
+        c.put("hubLeaseMillis", 50);
+        assertEquals("hubLeaseMillis: 50 is out of range [100, 3600000]", problem(c));
+        c.put("hubLeaseMillis", "30s");
+        assertEquals("hubLeaseMillis: expected an integer", problem(c));
     }
 
     @Test

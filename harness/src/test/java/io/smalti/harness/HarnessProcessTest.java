@@ -248,6 +248,25 @@ class HarnessProcessTest {
     }
 
     @Test
+    void aHarnessWithoutItsHubForTheLeaseStopsTheComponentAndExitsFenced() throws Exception {
+        ObjectNode config = config();
+        config.put("hubLeaseMillis", 2000);
+        start(config);
+        connected();
+        // The node agent is killed and never comes back: its hub is gone, connections refused from now on.
+        long lost = System.nanoTime();
+        hub.kill();
+        assertEquals(Harness.EXIT_FENCED, exit(15), stderr());
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lost);
+        // At most lease + grace (3 s, should the component not stop on its Terminate) + a margin for busy machines.
+        assertTrue(millis >= 1900 && millis < 2000 + 3000 + 1000, "fenced after the lease, took " + millis + " ms");
+        String log = stderr();
+        assertTrue(log.contains("no hub session for 2 s (lease): fencing this instance"), log);
+        assertTrue(log.contains("terminating component: no hub session for 2 s (lease)")
+                && log.contains("component exited with status"), "stopped as on SIGTERM: " + log);
+    }
+
+    @Test
     void unsupportedVersionExitsWithStatus3() throws Exception {
         hub.helloAnswer = hello -> Frame.newBuilder()
                 .setError(Error.newBuilder().setCode(Error.Code.UNSUPPORTED_VERSION).setMessage("version 1 is too old")).build();

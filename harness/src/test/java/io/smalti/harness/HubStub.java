@@ -17,7 +17,9 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.SelfSignedCertificate;
 import io.smalti.protocol.hub.Frame;
 import io.smalti.protocol.hub.Welcome;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -53,6 +55,8 @@ final class HubStub implements AutoCloseable {
     final String pem;
     final int port;
     final BlockingQueue<Conn> connections = new LinkedBlockingQueue<>();
+    /** Every connection accepted, for {@link #kill}. */
+    private final List<Channel> accepted = new CopyOnWriteArrayList<>();
     /** Sends every Cast straight back to the harness it came from (for throughput probes). */
     volatile boolean reflectCasts;
     volatile Function<Frame, Frame> helloAnswer = hello -> Frame.newBuilder()
@@ -69,6 +73,7 @@ final class HubStub implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        accepted.add(ch);
                         ch.pipeline().addLast(ssl.newHandler(ch.alloc()));
                         ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(1 << 21, 0, 4, 0, 4));
                         ch.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
@@ -116,6 +121,12 @@ final class HubStub implements AutoCloseable {
             throw new AssertionError("no harness connected within 20 s");
         }
         return c;
+    }
+
+    /** The hub dies (its node agent is killed): it stops listening and every connection closes, now. */
+    void kill() {
+        server.close().syncUninterruptibly();
+        accepted.forEach(c -> c.close().syncUninterruptibly());
     }
 
     @Override

@@ -258,6 +258,76 @@ class RelayTest {
         assertEquals(List.of("echo", "blue"), decode(second.readOutbound()).getRegister().getGroupsList());
     }
 
+    private void answer(Frame frame) {
+        relay.fromHub(bytes(frame), scanned(bytes(frame)));
+        relay.flushLocal();
+    }
+
+    private static Frame refused(long correlation, Error.Code code) {
+        return Frame.newBuilder().setCorrelation(correlation)
+                .setError(Error.newBuilder().setCode(code).setMessage("the ring could not answer")).build();
+    }
+
+    @Test
+    void aJoinTheHubCouldNotMakeYetIsSentAgainUntilItIsMade() throws Exception {
+        relay = new Relay(ID, MAX_FRAME, 5000, (reason, grace, told) -> { }, List.of("echo", "blue"));
+        local = new EmbeddedChannel();
+        LocalChannelHandler.install(local.pipeline(), MAX_FRAME, relay);
+        EmbeddedChannel hub = new EmbeddedChannel();
+        hub.freezeTime();
+        relay.hubConnected(hub, Welcome.newBuilder().setVersion(1).setNode("n1").setMaxFrame(2048).build());
+        Frame first = decode(hub.readOutbound());
+        // Right after a restart the group's vnode may not take writes yet: the hub answers UNAVAILABLE.
+        answer(refused(first.getCorrelation(), Error.Code.UNAVAILABLE));
+        hub.advanceTimeBy(Relay.REPLAY_RETRY_FIRST_MILLIS - 1, java.util.concurrent.TimeUnit.MILLISECONDS);
+        hub.runScheduledPendingTasks();
+        assertNull(hub.readOutbound(), "not before the back-off");
+        hub.advanceTimeBy(1, java.util.concurrent.TimeUnit.MILLISECONDS);
+        hub.runScheduledPendingTasks();
+        Frame second = decode(hub.readOutbound());
+        assertEquals(List.of("echo", "blue"), second.getRegister().getGroupsList());
+        assertTrue((second.getCorrelation() & Relay.REPLAY_BIT) != 0 && second.getCorrelation() != first.getCorrelation());
+
+        // Meanwhile the component left one of the groups: only the other is asked for again, after twice the wait.
+        welcome();
+        local.writeInbound(bytes(Frame.newBuilder().setCorrelation(4).setUnregister(Unregister.newBuilder().addGroups("blue")).build()));
+        relay.flushHub();
+        assertTrue(decode(hub.readOutbound()).hasUnregister());
+        answer(refused(second.getCorrelation(), Error.Code.EXPIRED));
+        hub.advanceTimeBy(2 * Relay.REPLAY_RETRY_FIRST_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        hub.runScheduledPendingTasks();
+        Frame third = decode(hub.readOutbound());
+        assertEquals(List.of("echo"), third.getRegister().getGroupsList());
+
+        answer(Frame.newBuilder().setCorrelation(third.getCorrelation()).setMembership(Membership.getDefaultInstance()).build());
+        hub.advanceTimeBy(60, java.util.concurrent.TimeUnit.SECONDS);
+        hub.runScheduledPendingTasks();
+        assertNull(hub.readOutbound(), "made: not sent again");
+        assertNull(local.readOutbound(), "the harness's own requests and their answers never reach the component");
+    }
+
+    @Test
+    void aReplayRefusedForGoodOrFromAnEndedSessionIsNotSentAgain() throws Exception {
+        relay = new Relay(ID, MAX_FRAME, 5000, (reason, grace, told) -> { }, List.of("echo"));
+        EmbeddedChannel hub = new EmbeddedChannel();
+        hub.freezeTime();
+        relay.hubConnected(hub, Welcome.newBuilder().setVersion(1).setNode("n1").setMaxFrame(2048).build());
+        answer(refused(decode(hub.readOutbound()).getCorrelation(), Error.Code.BAD_REQUEST));
+        hub.advanceTimeBy(60, java.util.concurrent.TimeUnit.SECONDS);
+        hub.runScheduledPendingTasks();
+        assertNull(hub.readOutbound(), "a refusal that retrying cannot fix");
+
+        EmbeddedChannel next = new EmbeddedChannel();
+        next.freezeTime();
+        relay.hubConnected(next, Welcome.newBuilder().setVersion(1).setNode("n1").setMaxFrame(2048).build());
+        answer(refused(decode(next.readOutbound()).getCorrelation(), Error.Code.UNAVAILABLE));
+        next.close();
+        relay.hubLost(next);
+        next.advanceTimeBy(60, java.util.concurrent.TimeUnit.SECONDS);
+        next.runScheduledPendingTasks();
+        assertNull(next.readOutbound(), "the next session replays everything itself");
+    }
+
     @Test
     void terminateIsForwardedAndSupervised() throws Exception {
         connectHub();

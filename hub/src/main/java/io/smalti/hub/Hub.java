@@ -26,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * The hub agent of one node: its router, the harness endpoint and the node relay, plus the operations
@@ -75,7 +76,10 @@ public final class Hub implements AutoCloseable {
     public static Hub start(ActorSystem<?> system, VnodeClient client, ClusterMembers members, HubSettings settings,
                             Path dataDir) {
         HubRecords records = new HubRecords(client);
-        Router router = new Router(members.selfName(), records, settings);
+        // This incarnation of the node: sessions are noted under it, so that the clean-up after an earlier
+        // incarnation (removed from the cluster after this one joined) leaves them alone.
+        long incarnation = Cluster.get(system).selfMember().uniqueAddress().longUid();
+        Router router = new Router(members.selfName(), incarnation, records, settings);
         router.useNodes(NodeRelay.start(system, members, router));
         system.systemActorOf(NodeLossWatcher.create(members, router), "hub-node-loss", org.apache.pekko.actor.typed.Props.empty());
         DevCertificate cert = DevCertificate.loadOrCreate(dataDir, settings.host());

@@ -15,16 +15,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Follows the cluster's membership: when a node is removed for good (downed after being unreachable, or
- * left), the components connected to its hub went away with it, and one surviving node — the first
- * available one by name — has its router clean up after them ({@link Router#nodeLost}). The ring may be
- * moving the lost node's vnodes at that moment, so a failed clean-up is tried again a few times.
+ * left), the components connected to that incarnation of its hub went away with it, and one surviving node
+ * — the first available one by name — has its router clean up after them ({@link Router#nodeLost}). The
+ * ring may be moving the lost node's vnodes at that moment, so a failed clean-up is tried again a few times.
+ * A node started again under the same name is another incarnation (its member's unique id): its sessions
+ * are not the lost one's, even when the old incarnation is removed only after the new one has joined.
+ * Runs on its actor.
  */
 final class NodeLossWatcher {
     private static final Logger LOG = LoggerFactory.getLogger(NodeLossWatcher.class);
     private static final int ATTEMPTS = 10;
     private static final Duration RETRY = Duration.ofSeconds(3);
 
-    private record Cleanup(String node, int attempt) {}
+    private record Cleanup(String node, long incarnation, int attempt) {}
 
     private record Outcome(Cleanup cleanup, Integer gone, Throwable error) {}
 
@@ -40,12 +43,12 @@ final class NodeLossWatcher {
                         SortedSet<String> alive = members.availableNames();
                         alive.remove(lost);
                         if (!lost.equals(members.selfName()) && !alive.isEmpty() && alive.first().equals(members.selfName())) {
-                            ctx.getSelf().tell(new Cleanup(lost, 1));
+                            ctx.getSelf().tell(new Cleanup(lost, removed.member().uniqueAddress().longUid(), 1));
                         }
                         return Behaviors.same();
                     })
                     .onMessage(Cleanup.class, c -> {
-                        ctx.pipeToSelf(router.nodeLost(c.node()), (gone, err) -> new Outcome(c, gone, err));
+                        ctx.pipeToSelf(router.nodeLost(c.node(), c.incarnation()), (gone, err) -> new Outcome(c, gone, err));
                         return Behaviors.same();
                     })
                     .onMessage(Outcome.class, o -> {
@@ -55,7 +58,7 @@ final class NodeLossWatcher {
                         } else if (o.cleanup().attempt() < ATTEMPTS) {
                             LOG.info("Could not yet clean up after lost node {} ({}); trying again in {} s", node,
                                     Router.rootMessage(o.error()), RETRY.toSeconds());
-                            timers.startSingleTimer(new Cleanup(node, o.cleanup().attempt() + 1), RETRY);
+                            timers.startSingleTimer(new Cleanup(node, o.cleanup().incarnation(), o.cleanup().attempt() + 1), RETRY);
                         } else {
                             LOG.warn("Gave up cleaning up after lost node {}: {}", node, Router.rootMessage(o.error()));
                         }

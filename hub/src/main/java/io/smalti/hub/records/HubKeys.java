@@ -42,11 +42,28 @@ public final class HubKeys {
     }
 
     /**
-     * The components connected to {@code node}'s hub, as {@code <id>:<session>} entries: what to clean up
-     * when the node is lost.
+     * The components connected to {@code node}'s hub, as {@code <id>:<session>:<incarnation>} entries (see
+     * {@link HubRecords#connected}): what to clean up when an incarnation of the node is lost.
      */
     public static String connected(String node) {
         return CONNECTED + "/" + node;
+    }
+
+    /** A group member as its set holds it: one session of a component. */
+    record Member(String component, long session) {}
+
+    /**
+     * A group member's element in the group's set: {@code <component>:<session>}. A bare component id (no
+     * session) was written before sessions were kept: it reads as session 0, which any session replaces.
+     */
+    static String memberEntry(String component, long session) {
+        return component + ":" + session;
+    }
+
+    static Member member(String entry) {
+        int colon = entry.indexOf(':');
+        return colon < 0 ? new Member(entry, 0)
+                : new Member(entry.substring(0, colon), Long.parseLong(entry.substring(colon + 1)));
     }
 
     public static String groupAttributes(String group) {

@@ -2,6 +2,7 @@ package io.smalti.hub.records;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.smalti.protocol.hub.GroupMember;
 import io.smalti.protocol.hub.HubCommand;
 import io.smalti.protocol.hub.HubCommandReply;
 import io.smalti.protocol.hub.Location;
@@ -27,19 +28,31 @@ public final class HubRecords {
         this.client = client;
     }
 
-    /** Adds a member; completes with the group's member count after it. */
-    public CompletionStage<Integer> addMember(String group, String component) {
-        return write(HubKeys.members(group), HubCommand.newBuilder().setAddMember(component))
+    /**
+     * Session {@code session} of {@code component} joins {@code group} (see {@code HubCommand.join}); completes
+     * with the group's member count after it.
+     */
+    public CompletionStage<Integer> addMember(String group, String component, long session) {
+        return write(HubKeys.members(group), HubCommand.newBuilder().setJoin(member(component, session)))
                 .thenCompose(n -> write(HubKeys.GROUP_INDEX, HubCommand.newBuilder().setAddMember(group)).thenApply(x -> n));
     }
 
-    /** Removes a member; completes with the group's member count after it. */
-    public CompletionStage<Integer> removeMember(String group, String component) {
-        return write(HubKeys.members(group), HubCommand.newBuilder().setRemoveMember(component));
+    /**
+     * Session {@code session} of {@code component} leaves {@code group}, a later session of it stays a member;
+     * completes with the group's member count after it.
+     */
+    public CompletionStage<Integer> removeMember(String group, String component, long session) {
+        return write(HubKeys.members(group), HubCommand.newBuilder().setLeave(member(component, session)));
     }
 
+    private static GroupMember member(String component, long session) {
+        return GroupMember.newBuilder().setComponent(component).setSession(session).build();
+    }
+
+    /** The components that are members of {@code group}. */
     public CompletionStage<Set<String>> members(String group) {
-        return set(HubKeys.members(group));
+        return client.read(HubService.NAME, HubKeys.members(group)).thenApply(r -> r.value()
+                .map(v -> HubService.components(OrSet.fromBytes(v))).orElse(Set.of()));
     }
 
     /** Every group that has ever had a member (a group keeps its index entry when it empties). */
@@ -59,17 +72,19 @@ public final class HubRecords {
     /** A component noted as connected to a node, and where exactly (the node and session). */
     public record Connected(String component, Location location) {}
 
-    /** The components noted as connected to {@code node}. */
+    /** The components noted as connected to {@code node}, by any of its incarnations. */
     public CompletionStage<List<Connected>> connected(String node) {
         return set(HubKeys.connected(node)).thenApply(entries -> entries.stream().map(e -> {
-            int colon = e.lastIndexOf(':');
-            return new Connected(e.substring(0, colon), Location.newBuilder().setNode(node)
-                    .setSession(Long.parseLong(e.substring(colon + 1))).build());
+            // <id>:<session>:<incarnation>, or <id>:<session> as written before incarnations were kept
+            String[] parts = e.split(":", 3);
+            return new Connected(parts[0], Location.newBuilder().setNode(node).setSession(Long.parseLong(parts[1]))
+                    .setIncarnation(parts.length > 2 ? Long.parseLong(parts[2]) : 0).build());
         }).toList());
     }
 
     private static String connectedEntry(String component, Location location) {
-        return component + ":" + location.getSession();
+        return location.getIncarnation() == 0 ? component + ":" + location.getSession()
+                : component + ":" + location.getSession() + ":" + location.getIncarnation();
     }
 
     public CompletionStage<Void> setLocation(String component, Location location) {

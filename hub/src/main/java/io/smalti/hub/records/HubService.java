@@ -2,6 +2,7 @@ package io.smalti.hub.records;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.smalti.protocol.hub.GroupMember;
 import io.smalti.protocol.hub.HubCommand;
 import io.smalti.protocol.hub.HubCommandReply;
 import io.smalti.protocol.hub.Location;
@@ -13,12 +14,15 @@ import io.smalti.ring.vnode.RecordMap;
 import io.smalti.ring.vnode.VnodeReplicaState;
 import io.smalti.ring.vnode.VnodeService;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The hub's ring service ({@value #NAME}): group members, component locations, watchers (monitors and
  * links) and attributes, as CRDT records kept by the vnode framework. Sets (members, watchers, the group
  * index) are add-wins OR-sets, locations LWW registers, attributes per-name LWW maps (see
- * {@link HubKeys} for the keys). Thread-safe.
+ * {@link HubKeys} for the keys). A group's set holds one entry per member session, so that ending an old
+ * session (its node was lost) cannot end the membership of the component's newer one. Thread-safe.
  */
 public final class HubService implements VnodeService {
     public static final String NAME = "hub";
@@ -90,6 +94,12 @@ public final class HubService implements VnodeService {
                 OrSet next = add ? set.add(node, element) : set.remove(element);
                 return new RecordMap.Outcome(next == set ? null : next.toBytes(), size(next.size()));
             }
+            case JOIN, LEAVE -> {
+                require(HubKeys.kind(key).equals(HubKeys.MEMBERS), cmd, key);
+                OrSet set = current == null ? OrSet.empty() : OrSet.fromBytes(current);
+                OrSet next = cmd.hasJoin() ? join(set, cmd.getJoin()) : leave(set, cmd.getLeave());
+                return new RecordMap.Outcome(next == set ? null : next.toBytes(), size(components(next).size()));
+            }
             case SET_LOCATION -> {
                 require(shape == Shape.REGISTER, cmd, key);
                 long ts = clock.update(current == null ? 0 : LwwRegister.fromBytes(current).timestamp());
@@ -123,6 +133,44 @@ public final class HubService implements VnodeService {
             }
             default -> throw new IllegalArgumentException("hub command has no operation");
         }
+    }
+
+    /**
+     * {@code m}'s session joins: replaces the component's entries of earlier sessions, or changes nothing when a
+     * later session's entry is there already (this join arrived after the component had connected again).
+     */
+    private OrSet join(OrSet set, GroupMember m) {
+        ByteString mine = ByteString.copyFromUtf8(HubKeys.memberEntry(m.getComponent(), m.getSession()));
+        OrSet next = set;
+        for (ByteString e : set.elements()) {
+            HubKeys.Member other = HubKeys.member(e.toStringUtf8());
+            if (other.component().equals(m.getComponent()) && other.session() != m.getSession()) {
+                if (other.session() > m.getSession()) {
+                    return set;
+                }
+                next = next.remove(e);
+            }
+        }
+        return next.contains(mine) ? next : next.add(node, mine);
+    }
+
+    /** {@code m}'s session leaves: removes the component's entries of this session and earlier ones. */
+    private static OrSet leave(OrSet set, GroupMember m) {
+        OrSet next = set;
+        for (ByteString e : set.elements()) {
+            HubKeys.Member other = HubKeys.member(e.toStringUtf8());
+            if (other.component().equals(m.getComponent()) && other.session() <= m.getSession()) {
+                next = next.remove(e);
+            }
+        }
+        return next;
+    }
+
+    /** The components that are members in a group's set (a component may briefly have two sessions' entries). */
+    static Set<String> components(OrSet members) {
+        Set<String> out = new TreeSet<>();
+        members.elements().forEach(e -> out.add(HubKeys.member(e.toStringUtf8()).component()));
+        return out;
     }
 
     static Location location(LwwRegister reg) {

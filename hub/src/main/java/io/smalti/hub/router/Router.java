@@ -22,8 +22,9 @@ import io.smalti.protocol.hub.Target;
 import io.smalti.protocol.hub.Terminate;
 import io.smalti.protocol.hub.TerminateComponent;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -35,6 +36,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +51,10 @@ public final class Router implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Router.class);
 
     private final String self;
+    private final long incarnation;
+    private final LongSupplier wallClockMillis;
+    /** The last session number given out (see {@link #nextSession}). */
+    private final AtomicLong lastSession = new AtomicLong();
     private final HubRecords records;
     private final HubSettings settings;
     private volatile NodeLink nodes = (node, message) -> false;
@@ -79,8 +85,20 @@ public final class Router implements AutoCloseable {
         public final LongAdder locationLookups = new LongAdder();
     }
 
-    public Router(String self, HubRecords records, HubSettings settings) {
+    /**
+     * @param self this node's name
+     * @param incarnation this node's incarnation: its cluster member's unique id (a node started again under
+     *     the same name has another), which the clean-up after a lost node goes by ({@link #nodeLost})
+     */
+    public Router(String self, long incarnation, HubRecords records, HubSettings settings) {
+        this(self, incarnation, records, settings, System::currentTimeMillis);
+    }
+
+    /** @param wallClockMillis the wall clock sessions are numbered from */
+    Router(String self, long incarnation, HubRecords records, HubSettings settings, LongSupplier wallClockMillis) {
         this.self = self;
+        this.incarnation = incarnation;
+        this.wallClockMillis = wallClockMillis;
         this.records = records;
         this.settings = settings;
         timer.newTimeout(t -> sweep(), 1, TimeUnit.SECONDS);
@@ -131,7 +149,7 @@ public final class Router implements AutoCloseable {
      * (its harness reconnected).
      */
     public CompletionStage<Session> open(String component, HarnessLink link) {
-        Location location = Location.newBuilder().setNode(self).setSession(ids.incrementAndGet()).build();
+        Location location = Location.newBuilder().setNode(self).setSession(nextSession()).setIncarnation(incarnation).build();
         Session session = new Session(this, component, link, location, false);
         Session old = sessions.put(component, session);
         if (old != null) {
@@ -154,6 +172,16 @@ public final class Router implements AutoCloseable {
                 }
             }
         }).thenApply(x -> session);
+    }
+
+    /**
+     * A new session's number: the wall clock in microseconds, or one more than the last when that is larger.
+     * Numbers grow across restarts too, so a group join supersedes those of the component's earlier sessions,
+     * whichever incarnation of this node held them (unless the clock went back by more than a restart takes).
+     */
+    private long nextSession() {
+        long now = wallClockMillis.getAsLong() * 1000;
+        return lastSession.accumulateAndGet(now, (last, clock) -> Math.max(last + 1, clock));
     }
 
     /** A session for a tool on this node (the REST API): it can call, cast and read, and nobody calls it. */
@@ -502,9 +530,12 @@ public final class Router implements AutoCloseable {
         });
     }
 
-    /** Removes a component that went away from {@code group} and tells the group's watchers. */
-    CompletionStage<Integer> leaveGroup(String group, String component, String reason) {
-        return records.removeMember(group, component).whenComplete((n, err) -> {
+    /**
+     * Removes the membership of a component's session that went away from {@code group} (a later session of
+     * the component stays a member) and tells the group's watchers.
+     */
+    CompletionStage<Integer> leaveGroup(String group, String component, long session, String reason) {
+        return records.removeMember(group, component, session).whenComplete((n, err) -> {
             if (err == null) {
                 forgetGroup(group);
                 groupChanged(group, component, false, reason);
@@ -533,16 +564,22 @@ public final class Router implements AutoCloseable {
     }
 
     /**
-     * Node {@code lost} left the cluster for good (it was downed or removed): the components that were
-     * connected to its hub went away with it. Clears their locations, takes them out of every group and
-     * tells their monitors and links, as a disconnect would — except for a component that has connected
-     * again since (to another node, or to a restarted {@code lost}). One node of the cluster runs this per
-     * lost node. Completes with how many components were gone.
+     * Incarnation {@code incarnation} of node {@code lost} left the cluster for good (it was downed or
+     * removed): the components that were connected to its hub went away with it. Clears their locations,
+     * takes their sessions out of every group and tells their monitors and links, as a disconnect would —
+     * except for a component that has connected again since (to another node, or to a restarted
+     * {@code lost}). Sessions of another incarnation of {@code lost} are left alone: a node started again
+     * under the same name may hold them already, and its old incarnation can be removed after that. One
+     * node of the cluster runs this per lost incarnation. Completes with how many components were gone.
      */
-    public CompletionStage<Integer> nodeLost(String lost) {
+    public CompletionStage<Integer> nodeLost(String lost, long incarnation) {
         return records.connected(lost).thenCompose(entries -> {
             List<CompletableFuture<Optional<HubRecords.Connected>>> checks = new ArrayList<>();
             for (HubRecords.Connected c : entries) {
+                long of = c.location().getIncarnation();
+                if (of != incarnation && of != 0) { // 0: noted before incarnations were kept, may be this one's
+                    continue;
+                }
                 checks.add(records.location(c.component()).thenCompose(now -> {
                     if (now.isPresent() && !now.get().equals(c.location())) {
                         return records.removeConnected(c.component(), c.location())
@@ -555,14 +592,14 @@ public final class Router implements AutoCloseable {
             return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).thenCompose(x -> {
                 List<HubRecords.Connected> goneEntries = new ArrayList<>();
                 checks.forEach(c -> c.join().ifPresent(goneEntries::add));
-                Set<String> gone = new HashSet<>();
-                goneEntries.forEach(c -> gone.add(c.component()));
+                Map<String, Long> gone = new HashMap<>();
+                goneEntries.forEach(c -> gone.merge(c.component(), c.location().getSession(), Math::max));
                 if (gone.isEmpty()) {
                     return CompletableFuture.completedFuture(0);
                 }
                 String reason = "node " + lost + " lost";
                 LOG.info("Node {} was lost with {} component(s) connected to its hub: they went away", lost, gone.size());
-                gone.forEach(c -> announceGone(c, reason));
+                gone.keySet().forEach(c -> announceGone(c, reason));
                 // Groups are not indexed by member: look through every group once.
                 return records.groups().thenCompose(groups -> {
                     List<CompletableFuture<?>> leaves = new ArrayList<>();
@@ -570,8 +607,9 @@ public final class Router implements AutoCloseable {
                         leaves.add(records.members(g).thenCompose(members -> {
                             List<CompletableFuture<Integer>> out = new ArrayList<>();
                             for (String m : members) {
-                                if (gone.contains(m)) {
-                                    out.add(leaveGroup(g, m, reason).toCompletableFuture());
+                                Long session = gone.get(m);
+                                if (session != null) {
+                                    out.add(leaveGroup(g, m, session, reason).toCompletableFuture());
                                 }
                             }
                             return CompletableFuture.allOf(out.toArray(CompletableFuture[]::new));

@@ -229,10 +229,12 @@ public final class Session {
                 if (join) {
                     groups.add(g); // before the write, so that going away meanwhile also leaves this group
                 }
-                CompletionStage<Integer> n = join ? records.addMember(g, component) : records.removeMember(g, component);
+                long session = location.getSession();
+                CompletionStage<Integer> n = join ? records.addMember(g, component, session)
+                        : records.removeMember(g, component, session);
                 counts.add(n.thenApply(count -> {
                     if (join && gone) {
-                        records.removeMember(g, component); // went away while joining: its leave may have come first
+                        records.removeMember(g, component, session); // went away while joining: its leave may have come first
                     } else if (!join) {
                         groups.remove(g);
                     }
@@ -471,7 +473,7 @@ public final class Session {
         records.clearLocation(component, location);
         records.removeConnected(component, location);
         for (String g : Set.copyOf(groups)) {
-            router.leaveGroup(g, component, reason);
+            router.leaveGroup(g, component, location.getSession(), reason);
         }
         router.announceGone(component, reason);
         for (Watch w : watching) {

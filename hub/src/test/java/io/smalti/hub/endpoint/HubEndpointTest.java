@@ -50,7 +50,7 @@ class HubEndpointTest {
     void start(OneNodeRing ring, @TempDir Path dataDir) throws Exception {
         HubSettings settings = new HubSettings("127.0.0.1", 0, MAX_FRAME, Duration.ofSeconds(30), 1 << 20, 256 << 10,
                 Duration.ofSeconds(5), Duration.ofMillis(500), 1);
-        router = new Router(OneNodeRing.NODE, ring.records(), settings);
+        router = new Router(OneNodeRing.NODE, 1, ring.records(), settings);
         DevCertificate certificate = DevCertificate.loadOrCreate(dataDir, "127.0.0.1");
         endpoint = HubEndpoint.start(settings, certificate, router);
         // Trust exactly the hub's certificate, as a harness pins it.

@@ -43,11 +43,13 @@ class HubRecordsTest {
         String g = newGroup("members");
         String a = newComponent();
         String b = newComponent();
-        assertEquals(1, get(records.addMember(g, a)));
-        assertEquals(2, get(records.addMember(g, b)));
+        assertEquals(1, get(records.addMember(g, a, 10)));
+        assertEquals(2, get(records.addMember(g, b, 11)));
+        assertEquals(2, get(records.addMember(g, a, 12)), "a's later session: still one member");
         assertEquals(Set.of(a, b), get(records.members(g)));
-        assertEquals(1, get(records.removeMember(g, a)));
-        assertEquals(0, get(records.removeMember(g, b)));
+        assertEquals(2, get(records.removeMember(g, a, 10)), "the earlier session's leave leaves a member");
+        assertEquals(1, get(records.removeMember(g, a, 12)));
+        assertEquals(0, get(records.removeMember(g, b, 11)));
         assertEquals(Set.of(), get(records.members(g)));
         assertTrue(get(records.groups()).contains(g), "a group keeps its index entry when it empties");
         assertEquals(Set.of(), get(records.members(newGroup("never"))));
@@ -65,6 +67,21 @@ class HubRecordsTest {
         assertEquals(Optional.of(second), get(records.location(c)));
         get(records.clearLocation(c, second));
         assertEquals(Optional.empty(), get(records.location(c)));
+    }
+
+    @Test
+    void connectedComponentsAreNotedWithTheirSessionAndIncarnation() {
+        String node = newGroup("node");
+        String a = newComponent();
+        String b = newComponent();
+        Location atA = Location.newBuilder().setNode(node).setSession(5).setIncarnation(-42).build();
+        Location legacy = Location.newBuilder().setNode(node).setSession(6).build();
+        get(records.addConnected(a, atA));
+        get(records.addConnected(b, legacy));
+        assertEquals(Set.of(new HubRecords.Connected(a, atA), new HubRecords.Connected(b, legacy)),
+                Set.copyOf(get(records.connected(node))));
+        get(records.removeConnected(a, atA));
+        assertEquals(List.of(new HubRecords.Connected(b, legacy)), get(records.connected(node)));
     }
 
     @Test

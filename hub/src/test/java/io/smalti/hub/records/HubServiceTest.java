@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.smalti.protocol.hub.GroupMember;
 import io.smalti.protocol.hub.HubCommand;
 import io.smalti.protocol.hub.HubCommandReply;
 import io.smalti.protocol.hub.Location;
@@ -54,16 +55,56 @@ class HubServiceTest {
         return Location.newBuilder().setNode(node).setSession(session).build();
     }
 
+    private static HubCommand.Builder join(String component, long session) {
+        return HubCommand.newBuilder().setJoin(GroupMember.newBuilder().setComponent(component).setSession(session));
+    }
+
+    private static HubCommand.Builder leave(String component, long session) {
+        return HubCommand.newBuilder().setLeave(GroupMember.newBuilder().setComponent(component).setSession(session));
+    }
+
+    private static Set<String> members(VnodeReplicaState r, String key) {
+        return r.get(key).map(rec -> HubService.components(OrSet.fromBytes(rec.getValue()))).orElse(Set.of());
+    }
+
     @Test
     void membersAreASetAndEveryChangeAnswersItsSize() {
         VnodeReplicaState r = replica("n1");
         String key = HubKeys.members("g");
-        assertEquals(1, run(r, key, HubCommand.newBuilder().setAddMember("a")));
-        assertEquals(2, run(r, key, HubCommand.newBuilder().setAddMember("b")));
-        assertEquals(2, run(r, key, HubCommand.newBuilder().setAddMember("a")), "joining twice is no error");
-        assertEquals(1, run(r, key, HubCommand.newBuilder().setRemoveMember("a")));
-        assertEquals(1, run(r, key, HubCommand.newBuilder().setRemoveMember("nobody")), "leaving a group one is not in");
-        assertEquals(Set.of("b"), set(r, key));
+        assertEquals(1, run(r, key, join("a", 1)));
+        assertEquals(2, run(r, key, join("b", 2)));
+        assertEquals(2, run(r, key, join("a", 1)), "joining twice is no error");
+        assertEquals(1, run(r, key, leave("a", 1)));
+        assertEquals(1, run(r, key, leave("nobody", 3)), "leaving a group one is not in");
+        assertEquals(Set.of("b"), members(r, key));
+    }
+
+    @Test
+    void aComponentThatConnectedAgainStaysAMemberWhateverOrderItsOldSessionsEndArrivesIn() {
+        VnodeReplicaState r = replica("n1");
+        String key = HubKeys.members("g");
+        run(r, key, join("a", 10));
+        // The node of session 10 was lost; the component connected again (session 20) and joined before the
+        // clean-up after session 10 removed it.
+        assertEquals(1, run(r, key, join("a", 20)));
+        assertEquals(Set.of("a:20"), set(r, key), "the later session's entry replaced the earlier one's");
+        assertEquals(1, run(r, key, leave("a", 10)));
+        assertEquals(1, run(r, key, join("a", 10)), "a late join of the earlier session changes nothing");
+        assertEquals(Set.of("a:20"), set(r, key));
+        assertEquals(0, run(r, key, leave("a", 20)));
+        assertEquals(Set.of(), members(r, key));
+    }
+
+    @Test
+    void aMemberWrittenWithoutASessionIsReplacedByAJoinAndEndedByALeave() {
+        VnodeReplicaState r = replica("n1");
+        String key = HubKeys.members("g");
+        run(r, key, HubCommand.newBuilder().setAddMember("a"));
+        run(r, key, HubCommand.newBuilder().setAddMember("b"));
+        assertEquals(2, run(r, key, join("a", 5)));
+        assertEquals(Set.of("a:5", "b"), set(r, key));
+        assertEquals(1, run(r, key, leave("b", 1)));
+        assertEquals(Set.of("a"), members(r, key));
     }
 
     @Test
@@ -99,8 +140,8 @@ class HubServiceTest {
         VnodeReplicaState y = replica("n2");
         String members = HubKeys.members("g");
         String where = HubKeys.location(component);
-        run(x, members, HubCommand.newBuilder().setAddMember("a"));
-        run(y, members, HubCommand.newBuilder().setAddMember("b"));
+        run(x, members, join("a", 1));
+        run(y, members, join("b", 2));
         run(x, where, HubCommand.newBuilder().setSetLocation(at("n1", 1)));
         run(y, where, HubCommand.newBuilder().setSetLocation(at("n2", 2)));
         for (String key : new String[] {members, where}) {
@@ -110,7 +151,7 @@ class HubServiceTest {
             y.merge(fromX);
             assertEquals(x.get(key), y.get(key), key);
         }
-        assertEquals(Set.of("a", "b"), set(x, members));
+        assertEquals(Set.of("a", "b"), members(x, members));
         assertTrue(location(x, where).isPresent());
         assertEquals(x.digest(), y.digest());
     }
@@ -122,6 +163,8 @@ class HubServiceTest {
                 HubCommand.newBuilder().setAddMember("a").build().toByteString()));
         assertThrows(IllegalArgumentException.class, () -> r.handle(HubKeys.members("g"),
                 HubCommand.newBuilder().setSetLocation(at("n1", 1)).build().toByteString()));
+        assertThrows(IllegalArgumentException.class, () -> r.handle(HubKeys.GROUP_INDEX,
+                join("a", 1).build().toByteString()), "only a group's members are joined");
         assertThrows(IllegalArgumentException.class, () -> r.handle("no-such-kind/x",
                 HubCommand.newBuilder().setAddMember("a").build().toByteString()));
         assertThrows(IllegalArgumentException.class, () -> r.handle(HubKeys.members("g"), ByteString.copyFrom(new byte[] {(byte) 0xff})));

@@ -244,21 +244,21 @@ class MonitorTest extends RouterFixture {
         // the other has since connected again elsewhere (a newer location).
         String dead = newComponent();
         String moved = newComponent();
-        Location deadAt = Location.newBuilder().setNode("gone").setSession(7).build();
-        Location movedFrom = Location.newBuilder().setNode("gone").setSession(8).build();
-        Location movedTo = Location.newBuilder().setNode("elsewhere").setSession(9).build();
+        Location deadAt = Location.newBuilder().setNode("gone").setSession(7).setIncarnation(3).build();
+        Location movedFrom = Location.newBuilder().setNode("gone").setSession(8).setIncarnation(3).build();
+        Location movedTo = Location.newBuilder().setNode("elsewhere").setSession(9).setIncarnation(4).build();
         records.setLocation(dead, deadAt).toCompletableFuture().get(5, TimeUnit.SECONDS);
         records.addConnected(dead, deadAt).toCompletableFuture().get(5, TimeUnit.SECONDS);
-        records.addMember(g, dead).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        records.addMember(g, dead, 7).toCompletableFuture().get(5, TimeUnit.SECONDS);
         records.setLocation(moved, movedTo).toCompletableFuture().get(5, TimeUnit.SECONDS);
         records.addConnected(moved, movedFrom).toCompletableFuture().get(5, TimeUnit.SECONDS);
-        records.addMember(g, moved).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        records.addMember(g, moved, 9).toCompletableFuture().get(5, TimeUnit.SECONDS);
         a.c().send(monitorGroup(1, g));
         expectOk(a.c(), 1);
         a.c().send(monitorComponent(2, dead));
         expectOk(a.c(), 2);
 
-        assertEquals(1, router.nodeLost("gone").toCompletableFuture().get(10, TimeUnit.SECONDS));
+        assertEquals(1, router.nodeLost("gone", 3).toCompletableFuture().get(10, TimeUnit.SECONDS));
         GoneEvents gone = leftAndDown(a.c());
         GroupChanged left = gone.left();
         ComponentDown down = gone.down();
@@ -271,7 +271,7 @@ class MonitorTest extends RouterFixture {
         assertTrue(records.location(dead).toCompletableFuture().get(5, TimeUnit.SECONDS).isEmpty());
         assertEquals(movedTo, records.location(moved).toCompletableFuture().get(5, TimeUnit.SECONDS).orElseThrow());
         assertTrue(records.connected("gone").toCompletableFuture().get(5, TimeUnit.SECONDS).isEmpty(), "nothing left to clean up");
-        assertEquals(0, router.nodeLost("gone").toCompletableFuture().get(10, TimeUnit.SECONDS), "a second clean-up finds nothing");
+        assertEquals(0, router.nodeLost("gone", 3).toCompletableFuture().get(10, TimeUnit.SECONDS), "a second clean-up finds nothing");
     }
 
     /** What a watcher of a group and of a component in it hears when the component goes away: a leave and a down. */

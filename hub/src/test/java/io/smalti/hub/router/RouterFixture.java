@@ -28,7 +28,7 @@ abstract class RouterFixture {
     @BeforeAll
     void start(OneNodeRing ring) {
         records = ring.records();
-        router = new Router(OneNodeRing.NODE, records, HubSettings.defaults("127.0.0.1", 0));
+        router = new Router(OneNodeRing.NODE, 1, records, HubSettings.defaults("127.0.0.1", 0));
     }
 
     @AfterAll

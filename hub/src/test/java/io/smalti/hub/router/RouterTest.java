@@ -215,7 +215,7 @@ class RouterTest extends RouterFixture {
     /** A member the ring still lists but that is connected nowhere (its node was lost, say). */
     private String ghostMember(String group) throws Exception {
         String ghost = newComponent();
-        records.addMember(group, ghost).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        records.addMember(group, ghost, 1).toCompletableFuture().get(10, TimeUnit.SECONDS);
         return ghost;
     }
 
@@ -296,7 +296,7 @@ class RouterTest extends RouterFixture {
 
     /** A router whose connections take 1 KiB before they count as full. */
     private Router smallQueues() {
-        return new Router(OneNodeRing.NODE, records, new HubSettings("127.0.0.1", 0, 1 << 20, Duration.ofSeconds(30),
+        return new Router(OneNodeRing.NODE, 1, records, new HubSettings("127.0.0.1", 0, 1 << 20, Duration.ofSeconds(30),
                 1024, 512, Duration.ofSeconds(5), Duration.ofMillis(500), 1));
     }
 
