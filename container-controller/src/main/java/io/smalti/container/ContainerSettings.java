@@ -33,10 +33,12 @@ import java.util.Optional;
  * @param launcherOverride when not empty, replaces {@code java <options> -cp <classpath> HarnessMain}; it gets
  *                        the same configuration on standard input (for tests of the drivers without a hub)
  * @param confinement     the host ids lxc containers run as and the host paths a bundle may mount
+ * @param hubLease        how long a harness may be without a hub session (once it had one) before it fences
+ *                        itself: stops its component and exits
  */
 public record ContainerSettings(String nodeName, Path stateDir, Path javaExecutable, List<Path> harnessClasspath,
         List<String> jvmOptions, NetworkMode networkMode, String bridgeName, String subnet, String hubHostForHostMode,
-        List<String> launcherOverride, Confinement confinement) {
+        List<String> launcherOverride, Confinement confinement, java.time.Duration hubLease) {
 
     public static final String HARNESS_MAIN = "io.smalti.harness.HarnessMain";
     /**
@@ -70,6 +72,9 @@ public record ContainerSettings(String nodeName, Path stateDir, Path javaExecuta
         Subnet.parse(subnet); // validates
         launcherOverride = List.copyOf(launcherOverride);
         Objects.requireNonNull(confinement, "confinement");
+        if (hubLease.toMillis() < 100 || hubLease.toHours() > 1) {
+            throw new IllegalArgumentException("hubLease: " + hubLease + " is not between 100 ms and 1 h");
+        }
     }
 
     /** {@link #defaults(String, Path, List)} with {@link #DEFAULT_JVM_OPTIONS}. */
@@ -99,7 +104,7 @@ public record ContainerSettings(String nodeName, Path stateDir, Path javaExecuta
         }
         return new ContainerSettings(nodeName, stateDir, currentJava(), classpath, options,
                 NetworkMode.BRIDGE, defaultBridgeName(nodeName), "10.201.1.0/24", "127.0.0.1", List.of(),
-                Confinement.defaults());
+                Confinement.defaults(), HarnessLaunch.DEFAULT_HUB_LEASE);
     }
 
     /**
@@ -143,27 +148,32 @@ public record ContainerSettings(String nodeName, Path stateDir, Path javaExecuta
 
     public ContainerSettings withNetwork(NetworkMode mode, String bridge, String cidr) {
         return new ContainerSettings(nodeName, stateDir, javaExecutable, harnessClasspath, jvmOptions, mode, bridge,
-                cidr, hubHostForHostMode, launcherOverride, confinement);
+                cidr, hubHostForHostMode, launcherOverride, confinement, hubLease);
     }
 
     public ContainerSettings withHarness(Path java, List<Path> classpath, List<String> options) {
         return new ContainerSettings(nodeName, stateDir, java, classpath, options, networkMode, bridgeName, subnet,
-                hubHostForHostMode, launcherOverride, confinement);
+                hubHostForHostMode, launcherOverride, confinement, hubLease);
     }
 
     public ContainerSettings withLauncherOverride(List<String> command) {
         return new ContainerSettings(nodeName, stateDir, javaExecutable, harnessClasspath, jvmOptions, networkMode,
-                bridgeName, subnet, hubHostForHostMode, command, confinement);
+                bridgeName, subnet, hubHostForHostMode, command, confinement, hubLease);
     }
 
     public ContainerSettings withHubHostForHostMode(String host) {
         return new ContainerSettings(nodeName, stateDir, javaExecutable, harnessClasspath, jvmOptions, networkMode,
-                bridgeName, subnet, host, launcherOverride, confinement);
+                bridgeName, subnet, host, launcherOverride, confinement, hubLease);
     }
 
     public ContainerSettings withConfinement(Confinement c) {
         return new ContainerSettings(nodeName, stateDir, javaExecutable, harnessClasspath, jvmOptions, networkMode,
-                bridgeName, subnet, hubHostForHostMode, launcherOverride, c);
+                bridgeName, subnet, hubHostForHostMode, launcherOverride, c, hubLease);
+    }
+
+    public ContainerSettings withHubLease(java.time.Duration lease) {
+        return new ContainerSettings(nodeName, stateDir, javaExecutable, harnessClasspath, jvmOptions, networkMode,
+                bridgeName, subnet, hubHostForHostMode, launcherOverride, confinement, lease);
     }
 
     /** The java home of {@link #javaExecutable} ({@code <home>/bin/java}). */

@@ -61,7 +61,8 @@ final class ComponentWiring {
                         harnessOptions.isEmpty() ? ContainerSettings.DEFAULT_JVM_OPTIONS : harnessOptions)
                 .withNetwork(mode, bridge, cidr)
                 .withHubHostForHostMode(hubHost)
-                .withConfinement(confinement(c, cidr));
+                .withConfinement(confinement(c, cidr))
+                .withHubLease(c.getDuration("hub-lease"));
         // Harnesses map their classes from an archive one harness run makes (in the background, once).
         Path archive = HarnessArchive.path(settings.dataDir().resolve("harness-cds"), cs);
         List<String> options = new ArrayList<>(cs.jvmOptions());

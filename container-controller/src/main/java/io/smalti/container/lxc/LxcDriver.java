@@ -249,7 +249,7 @@ public final class LxcDriver implements ContainerDriver {
                 String hubHost = bridged ? subnet.gateway() : hostHubHost(spec);
                 Map<String, String> env = HarnessLaunch.environment(spec, settings, endpoints);
                 byte[] config = HarnessLaunch.config(spec, hubHost, env,
-                        HarnessLaunch.directory(INSIDE_BUNDLE, spec.manifest()), INSIDE_SOCKET);
+                        HarnessLaunch.directory(INSIDE_BUNDLE, spec.manifest()), INSIDE_SOCKET, settings.hubLease());
 
                 LxcConfig cfg = config(spec, name, dir, merged, address);
                 long tPrepared = System.nanoTime();

@@ -75,7 +75,7 @@ public final class ProcessDriver implements ContainerDriver {
                 String socket = socketPath(dir, id);
                 String directory = HarnessLaunch.directory(spec.bundleRoot().toAbsolutePath().toString(),
                         spec.manifest());
-                byte[] config = HarnessLaunch.config(spec, hubHost(spec), env, directory, socket);
+                byte[] config = HarnessLaunch.config(spec, hubHost(spec), env, directory, socket, settings.hubLease());
 
                 ObjectNode record = store.newRecord().put("driver", name()).put("instance", id);
                 record.putPOJO("endpoints", endpoints);
