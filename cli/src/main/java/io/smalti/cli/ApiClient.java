@@ -29,15 +29,18 @@ final class ApiClient {
         final int status;
         /** The API's error code ({@code "code"} of the error body, e.g. {@code NO_MEMBERS}), else null. */
         final String code;
+        /** The API's own explanation ({@code "error"} of the error body), else null. */
+        final String error;
 
         ApiException(String message, int status) {
-            this(message, status, null);
+            this(message, status, null, null);
         }
 
-        ApiException(String message, int status, String code) {
+        ApiException(String message, int status, String code, String error) {
             super(message);
             this.status = status;
             this.code = code;
+            this.error = error;
         }
     }
 
@@ -121,7 +124,8 @@ final class ApiClient {
             // The hub's errors carry a code (NO_MEMBERS, EXPIRED, ...) that says more than the HTTP status.
             String code = body.path("code").isTextual() ? body.path("code").asText() : null;
             throw new ApiException("node at " + baseUrl + " answered " + path + " with " + resp.statusCode()
-                    + (code == null ? "" : " " + code) + ": " + error, resp.statusCode(), code);
+                    + (code == null ? "" : " " + code) + ": " + error, resp.statusCode(), code,
+                    body.path("error").isTextual() ? error : null);
         }
         return body;
     }

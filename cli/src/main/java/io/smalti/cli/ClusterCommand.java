@@ -8,10 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,7 +34,8 @@ final class ClusterCommand {
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
-            description = "Starts N node agents in the background on 127.0.0.1, 127.0.0.2, ..., waits until every node reports the same ring, and prints the ring. Data is kept between runs (see --fresh).")
+            description = {"Starts N node agents in the background on 127.0.0.1, 127.0.0.2, ..., waits until every node reports the same ring, and prints the ring. Data is kept between runs (see --fresh).",
+                    "When some nodes of the state directory's cluster run (one was killed, say), starts the others with the options the cluster was started with, and waits until they are back in its ring; an option given that differs from those is refused. When all run, says so."})
     static final class Up implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         StateOptions state = new StateOptions();
@@ -80,7 +83,7 @@ final class ClusterCommand {
                 description = "How long to wait for the ring to settle (default: ${DEFAULT-VALUE}).")
         int waitSeconds;
 
-        @Option(names = "--json", description = "Print the ring as JSON when up (progress goes to stderr).")
+        @Option(names = "--json", description = "Print the ring as JSON when up, with the nodes started and those already running (progress goes to stderr).")
         boolean json;
 
         @Spec
@@ -97,47 +100,95 @@ final class ClusterCommand {
             if (replicas < 1 || replicas > Math.min(16, ringSize / 2)) {
                 throw new Smalti.Failure("--replicas must be 1.." + Math.min(16, ringSize / 2) + ", got " + replicas);
             }
-            Path launcher = launcher();
             LocalCluster cluster = LocalCluster.at(state.stateDir);
-            List<LocalCluster.Node> running = cluster.running();
-            if (!running.isEmpty()) {
-                throw new Smalti.Failure("a local cluster is already running from " + cluster.dir() + " ("
-                        + running.stream().map(n -> n.name() + " pid " + n.pid()).toList()
-                        + "); stop it with: smalti cluster down");
+            LocalCluster.Plan requested = new LocalCluster.Plan(count, ringSize, replicas, clusterPort, apiPort, hubPort,
+                    !singleHost, new LocalCluster.Containers(driver, bridgePrefix, subnetPrefix));
+            Set<String> given = new HashSet<>();
+            for (String option : UpDecision.options(requested).keySet()) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                    given.add(option);
+                }
             }
-            if (fresh) {
-                cluster.purge();
+            Set<String> running = new HashSet<>();
+            cluster.running().forEach(n -> running.add(n.name()));
+            UpDecision.Decision decision = UpDecision.decide(cluster.plan(), running, requested, given, fresh);
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter progress = json ? spec.commandLine().getErr() : out;
+            if (decision instanceof UpDecision.Refused r) {
+                throw new Smalti.Failure(r.reason() + " (state in " + cluster.dir() + ")");
             }
-            PrintWriter progress = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
-            LocalCluster.Plan plan = new LocalCluster.Plan(count, ringSize, replicas, clusterPort, apiPort, hubPort, !singleHost,
-                    new LocalCluster.Containers(driver, bridgePrefix, subnetPrefix));
-            List<String> busy = plan.addressesInUse();
-            if (!busy.isEmpty()) {
-                throw new Smalti.Failure("cannot start the local cluster: " + String.join(", ", busy)
-                        + " already in use (another Smalti cluster, e.g. from another --state-dir, or another program); "
-                        + "stop it or choose other ports with --cluster-port/--api-port");
+            if (decision instanceof UpDecision.AllRunning all) {
+                if (json) {
+                    ObjectNode root = ApiClient.JSON.createObjectNode();
+                    root.putArray("started");
+                    all.running().forEach(root.putArray("alreadyRunning")::add);
+                    Smalti.printJson(out, root);
+                } else {
+                    printNodes(out, cluster, List.of());
+                    out.printf("All %d nodes of the local cluster in %s already run; nothing to start.%n",
+                            all.running().size(), cluster.dir());
+                }
+                return 0;
             }
-            progress.printf("Starting %d node agents (state in %s)%n", count, cluster.dir());
-            cluster.start(plan, launcher);
-            for (LocalCluster.Node n : cluster.nodes()) {
-                progress.printf("  %-4s pid %-7d cluster %-16s API %s%n", n.name(), n.pid(), n.clusterAddress(), n.apiUrl());
+            Path launcher = launcher();
+            List<String> started;
+            if (decision instanceof UpDecision.StartMissing missing) {
+                refuseBusy(missing.plan().addressesInUse(missing.start()));
+                progress.printf("Starting %s (%s already running; state in %s)%n", String.join(", ", missing.start()),
+                        String.join(", ", missing.running()), cluster.dir());
+                cluster.startMissing(missing.start(), launcher);
+                started = missing.start();
+            } else {
+                LocalCluster.Plan plan = ((UpDecision.StartAll) decision).plan();
+                if (fresh) {
+                    cluster.purge();
+                }
+                refuseBusy(plan.addressesInUse());
+                progress.printf("Starting %d node agents (state in %s)%n", plan.count(), cluster.dir());
+                cluster.start(plan, launcher);
+                started = plan.names();
             }
+            printNodes(progress, cluster, started);
             RingReport report;
             try {
                 report = awaitSettled(cluster, Duration.ofSeconds(waitSeconds), progress);
             } catch (Smalti.Failure f) {
+                // Only what this command started: nodes that ran before keep running.
                 progress.println("Stopping the nodes that were started...");
-                cluster.stop(Duration.ofSeconds(20));
+                cluster.stop(Duration.ofSeconds(20), started);
                 throw f;
             }
             if (json) {
-                Smalti.printJson(spec.commandLine().getOut(), report.toJson());
+                ObjectNode root = report.toJson();
+                started.forEach(root.putArray("started")::add);
+                cluster.nodes().stream().map(LocalCluster.Node::name).filter(n -> !started.contains(n))
+                        .forEach(root.putArray("alreadyRunning")::add);
+                Smalti.printJson(out, root);
             } else {
                 progress.println();
                 report.print(progress);
                 progress.printf("%nThe cluster is up. Try: smalti nodes, smalti ring. Stop it with: smalti cluster down%n");
             }
             return 0;
+        }
+
+        private static void refuseBusy(List<String> busy) {
+            if (!busy.isEmpty()) {
+                throw new Smalti.Failure("cannot start the local cluster: " + String.join(", ", busy)
+                        + " already in use (another Smalti cluster, e.g. from another --state-dir, or another program); "
+                        + "stop it or choose other ports with --cluster-port/--api-port");
+            }
+        }
+
+        /** NODE | PID | CLUSTER | API | UP: each recorded node, and whether this command started it. */
+        private static void printNodes(PrintWriter out, LocalCluster cluster, List<String> started) {
+            Table t = new Table("NODE", "PID", "CLUSTER", "API", "UP");
+            for (LocalCluster.Node n : cluster.nodes()) {
+                t.row(n.name(), n.pid() == 0 ? null : n.pid(), n.clusterAddress(), n.apiUrl(),
+                        started.contains(n.name()) ? "started" : n.process().isPresent() ? "already running" : "not running");
+            }
+            t.print(out, "  ");
+            out.flush();
         }
 
         /**

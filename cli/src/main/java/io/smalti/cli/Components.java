@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * Helpers shared by the commands that deploy and run components (deploy, ps, destroy, scale, types, bundles):
@@ -19,6 +21,12 @@ final class Components {
 
     /** Hex digits of an id or digest shown in tables. */
     static final int SHORT = 12;
+
+    /**
+     * The most instances a type may want: the API's bound ({@code ComponentController.MAX_COUNT}, which the CLI
+     * does not depend on; a test in dist checks that the two agree), checked here so that nothing is sent.
+     */
+    static final int MAX_COUNT = 1000;
 
     private Components() {
     }
@@ -96,6 +104,17 @@ final class Components {
                     + String.join(", ", choices));
         }
         return named.get(0).path("id").asText();
+    }
+
+    /**
+     * Refuses (usage error, nothing sent) a count the API would refuse, in the API's words: {@code option} names it
+     * as the user wrote it ({@code N}, {@code --count}); {@code min} is 0 for a desired count, 1 to add instances.
+     */
+    static void checkCount(CommandSpec spec, String option, long count, int min) {
+        if (count < min || count > MAX_COUNT) {
+            throw new CommandLine.ParameterException(spec.commandLine(), option + " must be a whole number from " + min
+                    + " to " + MAX_COUNT + ", got " + count);
+        }
     }
 
     /** A timestamp of the API (ISO-8601, or milliseconds since the epoch), or null when absent or unreadable. */

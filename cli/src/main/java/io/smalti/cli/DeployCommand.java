@@ -63,8 +63,8 @@ final class DeployCommand implements Callable<Integer> {
                     + "(500ms, 5s, 2m); default: ${DEFAULT-VALUE}.")
     Duration timeout;
 
-    @Option(names = "--count", paramLabel = "N", description = "Desired number of instances (default: 1 for a new "
-            + "type; unchanged for a type already registered).")
+    @Option(names = "--count", paramLabel = "N", description = "Desired number of instances, 0 to " + Components.MAX_COUNT
+            + " (default: 1 for a new type; unchanged for a type already registered).")
     Integer count;
 
     @Option(names = "--no-wait", description = "Return once the type is registered, without waiting for instances.")
@@ -78,8 +78,8 @@ final class DeployCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (count != null && count < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--count must be 0 or more, not " + count);
+        if (count != null) {
+            Components.checkCount(spec, "--count", count, 0);
         }
         Path signature = signatureOf(spec, bundle);
         if (!Files.isRegularFile(bundle)) {

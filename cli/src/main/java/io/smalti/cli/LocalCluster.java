@@ -69,6 +69,8 @@ final class LocalCluster {
 
     private final Path dir;
     private final List<Node> nodes = new ArrayList<>();
+    /** The layout the nodes were started with; empty when nothing was started, or by a smalti that did not record it. */
+    private Optional<Plan> plan = Optional.empty();
 
     private LocalCluster(Path dir) {
         this.dir = dir;
@@ -100,6 +102,11 @@ final class LocalCluster {
         return List.copyOf(nodes);
     }
 
+    /** The layout {@code cluster up} last started the nodes with, as recorded in {@code cluster.json}. */
+    Optional<Plan> plan() {
+        return plan;
+    }
+
     List<Node> running() {
         return nodes.stream().filter(n -> n.process().isPresent()).toList();
     }
@@ -115,6 +122,13 @@ final class LocalCluster {
         }
         try {
             JsonNode root = ApiClient.JSON.readTree(file.toFile());
+            JsonNode p = root.path("plan");
+            if (p.isObject()) {
+                plan = Optional.of(new Plan(p.path("nodes").asInt(), p.path("ringSize").asInt(), p.path("replicas").asInt(),
+                        p.path("clusterPort").asInt(), p.path("apiPort").asInt(), p.path("hubPort").asInt(),
+                        p.path("distinctHosts").asBoolean(), new Containers(p.path("driver").asText(),
+                        p.path("bridgePrefix").asText(), p.path("subnetPrefix").asText())));
+            }
             for (JsonNode n : root.path("nodes")) {
                 nodes.add(new Node(n.path("name").asText(), n.path("pid").asLong(), n.path("host").asText(),
                         n.path("clusterPort").asInt(), n.path("apiUrl").asText(), Path.of(n.path("dir").asText())));
@@ -127,6 +141,10 @@ final class LocalCluster {
     private void save() {
         ObjectNode root = ApiClient.JSON.createObjectNode();
         root.put("updatedAt", Instant.now().toString());
+        plan.ifPresent(p -> root.putObject("plan").put("nodes", p.count()).put("ringSize", p.ringSize())
+                .put("replicas", p.replicas()).put("clusterPort", p.clusterPort()).put("apiPort", p.apiPort())
+                .put("hubPort", p.hubPort()).put("distinctHosts", p.distinctHosts()).put("driver", p.containers().driver())
+                .put("bridgePrefix", p.containers().bridgePrefix()).put("subnetPrefix", p.containers().subnetPrefix()));
         ArrayNode arr = root.putArray("nodes");
         for (Node n : nodes) {
             arr.addObject().put("name", n.name()).put("pid", n.pid()).put("host", n.host())
@@ -179,13 +197,35 @@ final class LocalCluster {
         Plan(int count, int ringSize, int replicas, int clusterPort, int apiPort, int hubPort, boolean distinctHosts) {
             this(count, ringSize, replicas, clusterPort, apiPort, hubPort, distinctHosts, Containers.DEFAULTS);
         }
+
+        /** The nodes' names, n1 to n{@code count}. */
+        List<String> names() {
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                names.add(name(i));
+            }
+            return names;
+        }
+
+        String name(int i) {
+            return "n" + (i + 1);
+        }
+
         /**
          * The addresses this plan needs that something else already listens on, e.g. a cluster started
          * from another state directory: its nodes would answer our health checks.
          */
         List<String> addressesInUse() {
+            return addressesInUse(names());
+        }
+
+        /** The addresses of the named nodes that something else already listens on. */
+        List<String> addressesInUse(List<String> of) {
             List<String> busy = new ArrayList<>();
             for (int i = 0; i < count; i++) {
+                if (!of.contains(name(i))) {
+                    continue;
+                }
                 for (int port : new int[] {clusterPort(i), apiPort(i), hubPort(i)}) {
                     if (!free(host(i), port)) {
                         busy.add(host(i) + ":" + port);
@@ -223,56 +263,80 @@ final class LocalCluster {
 
     /**
      * Writes each node's configuration and starts it in the background (its own session, so it outlives
-     * the terminal), recording its PID before starting the next.
+     * the terminal), recording the plan, and each PID before starting the next.
      */
     void start(Plan plan, Path launcher) {
         nodes.clear();
-        String seed = plan.host(0) + ":" + plan.clusterPort(0);
+        this.plan = Optional.of(plan);
+        List<String> seeds = List.of(plan.host(0) + ":" + plan.clusterPort(0));
         for (int i = 0; i < plan.count(); i++) {
-            String name = "n" + (i + 1);
-            Path nodeDir = dir.resolve("nodes").resolve(name);
-            Node node = new Node(name, 0, plan.host(i), plan.clusterPort(i),
-                    "http://" + plan.host(i) + ":" + plan.apiPort(i), nodeDir);
-            try {
-                Files.createDirectories(node.dataDir());
-                Files.writeString(node.config(), String.join("\n",
-                        "# Written by `smalti cluster up`; rewritten on every `up`.",
-                        "smalti.node {",
-                        "  name = \"" + name + "\"",
-                        "  host = \"" + node.host() + "\"",
-                        "  port = " + node.clusterPort(),
-                        "  api.port = " + plan.apiPort(i),
-                        "  data-dir = \"" + node.dataDir() + "\"",
-                        "  seeds = [\"" + seed + "\"]",
-                        "}",
-                        "smalti.hub.port = " + plan.hubPort(i),
-                        "smalti.ring {",
-                        "  size = " + plan.ringSize(),
-                        "  replicas = " + plan.replicas(),
-                        "}",
-                        plan.containers().conf(i),
-                        ""));
-            } catch (IOException e) {
-                throw new Smalti.Failure("cannot prepare " + nodeDir + ": " + e);
-            }
-            List<String> cmd = new ArrayList<>();
-            if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
-                cmd.add("/usr/bin/setsid");
-            }
-            cmd.addAll(List.of(launcher.toString(), "node", "start", "--config", node.config().toString()));
-            ProcessBuilder pb = new ProcessBuilder(cmd)
-                    .directory(nodeDir.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(node.log().toFile()));
-            try {
-                Process p = pb.start();
-                nodes.add(new Node(name, p.pid(), node.host(), node.clusterPort(), node.apiUrl(), nodeDir));
-            } catch (IOException e) {
-                save();
-                throw new Smalti.Failure("cannot start node " + name + " with " + launcher + ": " + e.getMessage());
-            }
+            nodes.add(launch(plan, i, seeds, launcher));
             save();
+        }
+    }
+
+    /**
+     * Starts the named nodes of the recorded plan while the others run, with the configuration they were started
+     * with, except that they join the running nodes: the plan's first node, started again alone with itself as
+     * its first seed, would form a second cluster.
+     */
+    void startMissing(List<String> names, Path launcher) {
+        Plan p = plan.orElseThrow(() -> new IllegalStateException("no recorded plan in " + dir));
+        List<String> seeds = running().stream().map(Node::clusterAddress).toList();
+        for (String name : names) {
+            int i = p.names().indexOf(name);
+            Node started = launch(p, i, seeds, launcher);
+            nodes.removeIf(n -> n.name().equals(name));
+            nodes.add(started);
+            nodes.sort(java.util.Comparator.comparingInt(n -> p.names().indexOf(n.name())));
+            save();
+        }
+    }
+
+    /** Writes node {@code i}'s configuration and starts it; on failure records what runs and says why. */
+    private Node launch(Plan plan, int i, List<String> seeds, Path launcher) {
+        String name = plan.name(i);
+        Path nodeDir = dir.resolve("nodes").resolve(name);
+        Node node = new Node(name, 0, plan.host(i), plan.clusterPort(i),
+                "http://" + plan.host(i) + ":" + plan.apiPort(i), nodeDir);
+        try {
+            Files.createDirectories(node.dataDir());
+            Files.writeString(node.config(), String.join("\n",
+                    "# Written by `smalti cluster up`; rewritten on every `up`.",
+                    "smalti.node {",
+                    "  name = \"" + name + "\"",
+                    "  host = \"" + node.host() + "\"",
+                    "  port = " + node.clusterPort(),
+                    "  api.port = " + plan.apiPort(i),
+                    "  data-dir = \"" + node.dataDir() + "\"",
+                    "  seeds = [" + String.join(", ", seeds.stream().map(x -> "\"" + x + "\"").toList()) + "]",
+                    "}",
+                    "smalti.hub.port = " + plan.hubPort(i),
+                    "smalti.ring {",
+                    "  size = " + plan.ringSize(),
+                    "  replicas = " + plan.replicas(),
+                    "}",
+                    plan.containers().conf(i),
+                    ""));
+        } catch (IOException e) {
+            throw new Smalti.Failure("cannot prepare " + nodeDir + ": " + e);
+        }
+        List<String> cmd = new ArrayList<>();
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            cmd.add("/usr/bin/setsid");
+        }
+        cmd.addAll(List.of(launcher.toString(), "node", "start", "--config", node.config().toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .directory(nodeDir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(node.log().toFile()));
+        try {
+            Process p = pb.start();
+            return new Node(name, p.pid(), node.host(), node.clusterPort(), node.apiUrl(), nodeDir);
+        } catch (IOException e) {
+            save();
+            throw new Smalti.Failure("cannot start node " + name + " with " + launcher + ": " + e.getMessage());
         }
     }
 
@@ -284,9 +348,14 @@ final class LocalCluster {
      * SIGKILL if it has not exited within {@code grace}. Forgets the PIDs; keeps data and logs.
      */
     List<Stopped> stop(Duration grace) {
-        announceStop();
+        return stop(grace, nodes.stream().map(Node::name).toList());
+    }
+
+    /** Stops the named nodes as {@link #stop(Duration)} stops them all; the others keep running. */
+    List<Stopped> stop(Duration grace, List<String> names) {
+        announceStop(names);
         List<Stopped> out = new ArrayList<>();
-        List<Node> reversed = new ArrayList<>(nodes);
+        List<Node> reversed = new ArrayList<>(nodes.stream().filter(n -> names.contains(n.name())).toList());
         java.util.Collections.reverse(reversed);
         for (Node n : reversed) {
             Instant t0 = Instant.now();
@@ -305,19 +374,19 @@ final class LocalCluster {
             }
             out.add(new Stopped(n, result, Duration.between(t0, Instant.now())));
         }
-        nodes.replaceAll(n -> new Node(n.name(), 0, n.host(), n.clusterPort(), n.apiUrl(), n.dir()));
+        nodes.replaceAll(n -> names.contains(n.name()) ? new Node(n.name(), 0, n.host(), n.clusterPort(), n.apiUrl(), n.dir()) : n);
         save();
         return out;
     }
 
     /**
-     * Tells the cluster, before any node stops, that every node of this local cluster is about to: none takes
-     * new instances from now on, so the instances of the first nodes to stop are not started again on the
+     * Tells the cluster, before any node stops, that these nodes are about to: none takes new instances from
+     * now on, so when every node stops, the instances of the first to stop are not started again on the
      * others, which are stopping too. Best effort: a cluster that cannot be told still stops.
      */
-    private void announceStop() {
+    private void announceStop(List<String> names) {
         ApiClient api = new ApiClient(Duration.ofSeconds(5));
-        for (Node target : nodes) {
+        for (Node target : nodes.stream().filter(n -> names.contains(n.name())).toList()) {
             for (Node via : running()) {
                 try {
                     api.send(via.apiUrl(), "POST", "/v1/nodes/" + target.name() + "/stopping", null);
@@ -366,5 +435,6 @@ final class LocalCluster {
             throw new Smalti.Failure("cannot delete " + dir + ": " + e.getMessage());
         }
         nodes.clear();
+        plan = Optional.empty();
     }
 }

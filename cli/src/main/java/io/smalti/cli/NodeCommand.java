@@ -38,8 +38,14 @@ final class NodeCommand {
 
         @Override
         public Integer call() {
-            JsonNode body = Hub.request(options.client(), options, "POST",
-                    "/v1/nodes/" + Hub.segment(name) + "/" + action(), null, null);
+            JsonNode body;
+            try {
+                body = options.client().send(options.resolveNode(), "POST",
+                        "/v1/nodes/" + Hub.segment(name) + "/" + action(), null, null);
+            } catch (ApiClient.ApiException e) {
+                // An unknown node: the API's answer names it and the known ones, which is all the user needs.
+                throw new Smalti.Failure(e.status == 404 && e.error != null ? Hub.oneLine(e.error) : e.getMessage());
+            }
             PrintWriter out = spec.commandLine().getOut();
             if (options.json) {
                 Smalti.printJson(out, body);

@@ -3,7 +3,6 @@ package io.smalti.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,7 +22,7 @@ final class ScaleCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "TYPE", description = "Type id or name.")
     String type;
 
-    @Parameters(index = "1", paramLabel = "N", description = "Desired number of instances (0 or more).")
+    @Parameters(index = "1", paramLabel = "N", description = "Desired number of instances, 0 to " + Components.MAX_COUNT + ".")
     int count;
 
     @Spec
@@ -31,9 +30,7 @@ final class ScaleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (count < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "N must be 0 or more, not " + count);
-        }
+        Components.checkCount(spec, "N", count, 0);
         ApiClient api = options.client();
         String id = Components.resolveType(api, options, type);
         String body = ApiClient.JSON.createObjectNode().put("count", count).toString();

@@ -340,6 +340,27 @@ class ComponentCommandsTest {
     }
 
     @Test
+    void scaleAndDeployRefuseACountTheApiWouldRefuseBeforeSendingAnything() throws Exception {
+        Path archive = bundle(true);
+        Map<List<String>, String> refused = Map.of(
+                List.of("scale", "echo", "-1"), "N must be a whole number from 0 to 1000, got -1",
+                List.of("scale", TYPE, "1001"), "N must be a whole number from 0 to 1000, got 1001",
+                List.of("deploy", archive.toString(), "--count", "-1"), "--count must be a whole number from 0 to 1000, got -1",
+                List.of("deploy", archive.toString(), "--count", "1001"), "--count must be a whole number from 0 to 1000, got 1001");
+        refused.forEach((args, message) -> {
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(2, r.exit(), args + ": " + r.err());
+            assertEquals(message, r.err().lines().findFirst().orElse(""), args.toString());
+        });
+        assertEquals(List.of(), received, "nothing is sent");
+
+        answer("PUT /v1/types/" + TYPE + "/scale", 200, "{'id':'" + TYPE + "','name':'echo','version':'1.0','desired':1000}");
+        Run r = run("scale", TYPE, "1000");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("PUT /v1/types/" + TYPE + "/scale application/json {\"count\":1000}", received.get(0));
+    }
+
+    @Test
     void destroyTerminatesInstancesOrATypeAndWantsFullIds() throws Exception {
         answer("DELETE /v1/instances/" + I1, 202, "{'id':'" + I1 + "','state':'stopping'}");
         answer("DELETE /v1/instances/" + I2 + "?force=true", 202, "{'id':'" + I2 + "','state':'destroying'}");
@@ -402,10 +423,18 @@ class ComponentCommandsTest {
         assertEquals(0, r.exit(), r.err());
         assertEquals("node n2 is available", r.out().strip());
 
-        r = run("node", "drain", "n9");
+        // An unknown node: the API's explanation alone, which names the nodes it knows.
+        answer("POST /v1/nodes/n9/undrain", 404, "{'status':404,'error':'no node n9 is known: the nodes are n1, n2'}");
+        r = run("node", "undrain", "n9");
         assertEquals(1, r.exit());
-        assertTrue(r.err().startsWith("smalti node drain: node at " + base + " answered /v1/nodes/n9/drain with 404"),
-                r.err());
+        assertEquals("smalti node undrain: no node n9 is known: the nodes are n1, n2", r.err().strip());
+
+        // Any other failure still says which node answered.
+        answer("POST /v1/nodes/n2/drain", 503, "{'status':503,'error':'not enough replicas'}");
+        r = run("node", "drain", "n2");
+        assertEquals(1, r.exit());
+        assertEquals("smalti node drain: node at " + base + " answered /v1/nodes/n2/drain with 503: not enough replicas",
+                r.err().strip());
     }
 
     @Test

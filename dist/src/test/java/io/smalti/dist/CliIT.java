@@ -12,11 +12,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The {@code smalti} command as a user runs it: a local cluster up, inspected, and down again. */
+/**
+ * The {@code smalti} command as a user runs it: a local cluster up, inspected, a killed node started again by
+ * another up, and down again.
+ */
 class CliIT {
     @TempDir
     Path work;
@@ -31,7 +36,7 @@ class CliIT {
     }
 
     @Test
-    void clusterUpShowsOneBalancedRingOnEveryNodeAndDownLeavesNoProcess() throws Exception {
+    void clusterUpShowsOneBalancedRingStartsAKilledNodeAgainAndDownLeavesNoProcess() throws Exception {
         Path state = work.resolve("state");
         int clusterPort = Dist.portFreeOnAll(3);
         int apiPort = Dist.portFreeOnAll(3);
@@ -69,9 +74,33 @@ class CliIT {
             Dist.Run table = Dist.smalti(Duration.ofSeconds(30), work, "nodes", "--state-dir", state.toString());
             assertTrue(table.out().startsWith("NAME"), table.out());
 
+            // SIGKILL n2: cluster up, without options, starts it alone with the recorded ports and driver, and it
+            // rejoins the ring; n1 and n3 keep running.
+            ProcessHandle n2 = ProcessHandle.of(recorded.path("nodes").get(1).path("pid").asLong()).orElseThrow();
+            n2.destroyForcibly();
+            n2.onExit().get(30, TimeUnit.SECONDS);
+            Dist.Run restart = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "up", "--json", "--state-dir", state.toString());
+            JsonNode after = Dist.JSON.readTree(state.resolve("cluster.json").toFile());
+            after.path("nodes").forEach(n -> pids.add(n.path("pid").asLong()));
+            assertEquals(0, restart.exit(), "cluster up of the killed node failed:\n" + restart.out() + restart.err());
+            JsonNode back = Dist.JSON.readTree(restart.out());
+            assertEquals("[\"n2\"]", back.path("started").toString(), restart.out());
+            assertEquals("[\"n1\",\"n3\"]", back.path("alreadyRunning").toString(), restart.out());
+            assertTrue(back.path("agreement").path("agreed").asBoolean(), restart.out());
+            assertEquals(Set.of("n1", "n2", "n3"), Dist.counts(back).keySet(), "n2 owns vnodes again");
+            for (int i : new int[] {0, 2}) {
+                assertEquals(recorded.path("nodes").get(i).path("pid").asLong(), after.path("nodes").get(i).path("pid").asLong(),
+                        "n" + (i + 1) + " was left running");
+            }
+            assertEquals(recorded.path("nodes").get(1).path("apiUrl"), after.path("nodes").get(1).path("apiUrl"));
+
             Dist.Run again = Dist.smalti(Duration.ofSeconds(30), work, "cluster", "up", "--state-dir", state.toString());
-            assertEquals(1, again.exit());
-            assertTrue(again.err().contains("a local cluster is already running"), again.err());
+            assertEquals(0, again.exit(), again.err());
+            assertTrue(again.out().contains("already run; nothing to start"), again.out());
+            Dist.Run other = Dist.smalti(Duration.ofSeconds(30), work, "cluster", "up", "--nodes", "4", "--state-dir",
+                    state.toString());
+            assertEquals(1, other.exit());
+            assertTrue(other.err().contains("--nodes 4 (it has 3)"), other.err());
         } finally {
             Dist.Run down = Dist.smalti(Duration.ofMinutes(3), work, "cluster", "down", "--state-dir", state.toString());
             assertEquals(0, down.exit(), "cluster down failed:\n" + down.out() + down.err());

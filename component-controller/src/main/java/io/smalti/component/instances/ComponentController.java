@@ -118,6 +118,22 @@ public final class ComponentController implements AutoCloseable {
 
     // ---- types ---------------------------------------------------------------------------------
 
+    /**
+     * The most instances one type may want: every count an operator gives (register, scale, create) is
+     * refused above it, so that a slip (10000 for 100) cannot flood the cluster. A constant, not a setting:
+     * it is part of the API (docs/api.md) and the CLI checks it before it sends.
+     */
+    public static final int MAX_COUNT = 1000;
+
+    /**
+     * The error for a count outside {@code min..MAX_COUNT}, with the count as the caller wrote it
+     * ({@code -1}, {@code 2.5}, {@code "3"}).
+     */
+    public static IllegalArgumentException badCount(int min, Object given) {
+        return new IllegalArgumentException("\"count\" must be a whole number from " + min + " to " + MAX_COUNT
+                + ", got " + given);
+    }
+
     /** The type id of a bundle: one bundle, one type, so registering twice names the same type. */
     public static String typeId(String bundleDigest) {
         return Id.ofName(Category.TYPE, bundleDigest).toString();
@@ -128,9 +144,13 @@ public final class ComponentController implements AutoCloseable {
 
     /**
      * Registers the type of a stored bundle, or updates its desired count ({@code count} empty: keep it,
-     * 0 for a new type). Completes with the type and whether it is new.
+     * 0 for a new type; else 0..{@link #MAX_COUNT}). Completes with the type and whether it is new.
      */
     public CompletionStage<Map.Entry<TypeRecord, Boolean>> register(String digest, Optional<Integer> count) {
+        if (count.isPresent() && (count.get() < 0 || count.get() > MAX_COUNT)) {
+            // Before anything is read: a negative desired count made the scaler terminate every instance.
+            return CompletableFuture.failedFuture(badCount(0, count.get()));
+        }
         return bundles.meta(digest).thenCompose(m -> {
             BundleMeta meta = m.orElseThrow(() -> new NoSuchElementException("no bundle " + digest + " is stored; push it first"));
             // Refused here, at deploy, rather than by every node at each start (the developer sees why).
@@ -156,10 +176,10 @@ public final class ComponentController implements AutoCloseable {
         });
     }
 
-    /** Sets a type's desired count; completes with the updated type. */
+    /** Sets a type's desired count (0..{@link #MAX_COUNT}); completes with the updated type. */
     public CompletionStage<TypeRecord> scale(String typeIdOrName, int count) {
-        if (count < 0 || count > 1000) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException("count must be 0..1000, not " + count));
+        if (count < 0 || count > MAX_COUNT) {
+            return CompletableFuture.failedFuture(badCount(0, count));
         }
         return type(typeIdOrName).thenCompose(t -> {
             if (t.getUnregistered()) {
@@ -174,12 +194,21 @@ public final class ComponentController implements AutoCloseable {
         });
     }
 
-    /** Adds {@code count} instances to a type's desired count; completes with the updated type. */
+    /**
+     * Adds {@code count} instances (1 or more) to a type's desired count, which stays at most {@link #MAX_COUNT};
+     * completes with the updated type.
+     */
     public CompletionStage<TypeRecord> create(String typeIdOrName, int count) {
-        if (count < 1 || count > 1000) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException("count must be 1..1000, not " + count));
+        if (count < 1 || count > MAX_COUNT) {
+            return CompletableFuture.failedFuture(badCount(1, count));
         }
-        return type(typeIdOrName).thenCompose(t -> scale(t.getId(), t.getDesired() + count));
+        return type(typeIdOrName).thenCompose(t -> {
+            if (t.getDesired() + count > MAX_COUNT) {
+                throw new IllegalArgumentException("type " + t.getName() + " wants " + t.getDesired() + " instances; "
+                        + count + " more would be " + (t.getDesired() + count) + ", more than " + MAX_COUNT);
+            }
+            return scale(t.getId(), t.getDesired() + count);
+        });
     }
 
     /** Unregisters a type: its instances are terminated; the record stays, marked unregistered. */

@@ -485,12 +485,17 @@ class ComponentControllerTest {
         awaitAvailable(type.getId(), 3);
         assertEquals(3, get(controller.type(type.getId().toUpperCase())).getDesired(), "ids in any case");
 
-        assertEquals("count must be 1..1000, not 0",
+        assertEquals("\"count\" must be a whole number from 1 to 1000, got 0",
                 failure(IllegalArgumentException.class, controller.create(name, 0)).getMessage());
-        assertEquals("count must be 0..1000, not -1",
+        assertEquals("type " + name + " wants 3 instances; 998 more would be 1001, more than 1000",
+                failure(IllegalArgumentException.class, controller.create(name, 998)).getMessage());
+        assertEquals("\"count\" must be a whole number from 0 to 1000, got -1",
                 failure(IllegalArgumentException.class, controller.scale(name, -1)).getMessage());
-        assertEquals("count must be 0..1000, not 1001",
+        assertEquals("\"count\" must be a whole number from 0 to 1000, got 1001",
                 failure(IllegalArgumentException.class, controller.scale(name, 1001)).getMessage());
+        // Registering again with -1 was once accepted, and the scaler then terminated every instance of the type.
+        assertEquals("\"count\" must be a whole number from 0 to 1000, got -1", failure(IllegalArgumentException.class,
+                controller.register(type.getBundle(), Optional.of(-1))).getMessage());
         assertEquals(3, desired(type.getId()), "refused calls change nothing");
     }
 

@@ -4,7 +4,6 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.smalti.component.Components;
 import io.smalti.component.bundles.BundleRepository;
 import io.smalti.component.instances.ComponentController;
 import io.smalti.component.instances.InstanceView;
@@ -17,7 +16,9 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.Optional;
+import java.util.SortedSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -37,11 +38,20 @@ final class ComponentRoutes extends AllDirectives {
     static final String SIGNATURE_HEADER = "Smalti-Signature";
     private static final int MAX_JSON = 64 * 1024;
 
-    private final Components components;
+    private final ComponentController controller;
+    private final BundleRepository bundles;
+    private final Supplier<SortedSet<String>> listedNodes;
     private final Materializer materializer;
 
-    ComponentRoutes(Components components, Materializer materializer) {
-        this.components = components;
+    /**
+     * @param listedNodes the nodes {@code GET /v1/nodes} lists (members and departed ones): the nodes an operator
+     *     can drain, besides those the controller knows by their node records
+     */
+    ComponentRoutes(ComponentController controller, BundleRepository bundles, Supplier<SortedSet<String>> listedNodes,
+                    Materializer materializer) {
+        this.controller = controller;
+        this.bundles = bundles;
+        this.listedNodes = listedNodes;
         this.materializer = materializer;
     }
 
@@ -71,24 +81,24 @@ final class ComponentRoutes extends AllDirectives {
     record StoppingBody(String node, boolean stopping) {}
 
     Route routes() {
-        ComponentController c = components.controller();
+        ComponentController c = controller;
         return concat(
                 path(segment("v1").slash("bundles"), () -> concat(
-                        get(() -> completeWithFuture(guard(() -> components.bundles().list().thenApply(list ->
+                        get(() -> completeWithFuture(guard(() -> bundles.list().thenApply(list ->
                                 Json.response(StatusCodes.OK, new BundlesBody(list.stream()
                                         .sorted(Comparator.comparing(BundleMeta::getName).thenComparing(BundleMeta::getStoredAtMillis))
                                         .map(ComponentRoutes::bundle).toList())))))),
                         post(() -> headerValueByName(SIGNATURE_HEADER, sig -> withSizeLimit(BundleRepository.MAX_BUNDLE_BYTES,
                                 () -> bytes(archive -> push(archive, sig))))))),
                 path(segment("v1").slash("bundles").slash(segment()), digest -> get(() -> completeWithFuture(guard(() ->
-                        components.bundles().meta(digest).thenApply(m -> m.map(b -> Json.response(StatusCodes.OK, bundle(b)))
+                        bundles.meta(digest).thenApply(m -> m.map(b -> Json.response(StatusCodes.OK, bundle(b)))
                                 .orElse(Json.error(StatusCodes.NOT_FOUND, "no bundle " + digest + " is stored"))))))),
                 path(segment("v1").slash("types"), () -> concat(
                         get(() -> completeWithFuture(guard(() -> c.types().thenApply(list -> Json.response(StatusCodes.OK,
                                 new TypesBody(list.stream().map(v -> type(v.type(), v.instances(), v.available())).toList())))))),
                         post(() -> json(body -> {
                             String digest = text(body, "bundle");
-                            Optional<Integer> count = body.has("count") ? Optional.of(count(body)) : Optional.empty();
+                            Optional<Integer> count = body.has("count") ? Optional.of(count(body, 0)) : Optional.empty();
                             return c.register(digest, count).thenApply(e -> Json.response(
                                     e.getValue() ? StatusCodes.CREATED : StatusCodes.OK, type(e.getKey(), null, null)));
                         })))),
@@ -97,13 +107,13 @@ final class ComponentRoutes extends AllDirectives {
                         delete(() -> completeWithFuture(guard(() -> c.unregister(id).thenApply(t ->
                                 Json.response(StatusCodes.OK, new UnregisteredBody(t.getId(), true)))))))),
                 path(segment("v1").slash("types").slash(segment()).slash("scale"), id -> put(() -> json(body ->
-                        c.scale(id, count(body)).thenApply(t -> Json.response(StatusCodes.OK, type(t, null, null)))))),
+                        c.scale(id, count(body, 0)).thenApply(t -> Json.response(StatusCodes.OK, type(t, null, null)))))),
                 path(segment("v1").slash("instances"), () -> concat(
                         get(() -> parameterOptional("type", type -> completeWithFuture(guard(() -> (type.isPresent()
                                 ? instancesOfType(type.get())
                                 : c.instances()).thenCompose(this::withTypeNames).thenApply(list ->
                                 Json.response(StatusCodes.OK, new InstancesBody(list))))))),
-                        post(() -> json(body -> c.create(text(body, "type"), count(body))
+                        post(() -> json(body -> c.create(text(body, "type"), count(body, 1))
                                 .thenCompose(t -> c.instancesOf(t.getId())).thenCompose(this::withTypeNames)
                                 .thenApply(list -> Json.response(StatusCodes.CREATED, new InstancesBody(list))))))),
                 path(segment("v1").slash("instances").slash(segment()), id -> concat(
@@ -114,22 +124,42 @@ final class ComponentRoutes extends AllDirectives {
                                 c.terminate(id, force.map(Boolean::parseBoolean).orElse(false)).thenApply(v -> Json.response(
                                         StatusCodes.ACCEPTED, new TerminatedBody(v.id(), v.placement().getGoal().name().toLowerCase()))))))))),
                 path(segment("v1").slash("nodes").slash(segment()).slash("drain"), node -> post(() -> completeWithFuture(guard(() ->
-                        c.drain(node, true, "drained by an operator").thenCompose(x -> c.instances()).thenApply(all -> Json.response(
+                        known(node).thenCompose(k -> c.drain(node, true, "drained by an operator"))
+                                .thenCompose(x -> c.instances()).thenApply(all -> Json.response(
                                 StatusCodes.ACCEPTED, new DrainBody(node, "unavailable", true, (int) all.stream()
                                         .filter(i -> i.live() && i.placement().getNode().equals(node)).count()))))))),
                 path(segment("v1").slash("nodes").slash(segment()).slash("undrain"), node -> post(() -> completeWithFuture(guard(() ->
-                        c.drain(node, false, "").thenApply(x -> Json.response(StatusCodes.OK,
-                                new DrainBody(node, "available", false, 0))))))),
+                        known(node).thenCompose(k -> c.drain(node, false, "")).thenApply(x -> Json.response(StatusCodes.OK,
+                                new DrainBody(node, "available", false, 0)))))),
                 // A planned stop, announced before it happens (`cluster down` marks every node before stopping
                 // any): the node takes no new instances; its own instances stay until it stops.
                 path(segment("v1").slash("nodes").slash(segment()).slash("stopping"), node -> post(() -> completeWithFuture(guard(() ->
-                        c.markStopping(node, true, "a planned stop").thenApply(x -> Json.response(StatusCodes.ACCEPTED,
-                                new StoppingBody(node, true))))))));
+                        known(node).thenCompose(k -> c.markStopping(node, true, "a planned stop")).thenApply(x ->
+                                Json.response(StatusCodes.ACCEPTED, new StoppingBody(node, true))))))));
+    }
+
+    /**
+     * Completes when an operator may drain the node: {@code GET /v1/nodes} lists it, or the controller has its node
+     * record (it reported once, e.g. before it was removed). Else fails (404) naming the nodes that are listed: a
+     * misspelt name would leave a drain mark that no node ever reads.
+     */
+    private CompletionStage<Void> known(String node) {
+        SortedSet<String> listed = listedNodes.get();
+        if (listed.contains(node)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return controller.nodeStatus(node).thenAccept(status -> {
+            if (status.isEmpty()) {
+                throw new NoSuchElementException("no node " + node + " is known: " + (listed.isEmpty()
+                        ? "this node lists no nodes yet (it has not joined a cluster)"
+                        : "the nodes are " + String.join(", ", listed)));
+            }
+        });
     }
 
     /** The instances of a type by id, or of every type (unregistered ones too) with that name. */
     private CompletionStage<List<InstanceView>> instancesOfType(String idOrName) {
-        ComponentController c = components.controller();
+        ComponentController c = controller;
         if (idOrName.length() == io.smalti.ring.id.Id.TEXT_LENGTH) {
             return c.type(idOrName).thenCompose(t -> c.instancesOf(t.getId()));
         }
@@ -153,7 +183,7 @@ final class ComponentRoutes extends AllDirectives {
             return CompletableFuture.completedFuture(Json.error(StatusCodes.BAD_REQUEST,
                     SIGNATURE_HEADER + " must be the base64 of the bundle's signature file: " + e.getMessage()));
         }
-        return guard(() -> components.bundles().store(archive, signature).thenApply(s ->
+        return guard(() -> bundles.store(archive, signature).thenApply(s ->
                 Json.response(s.created() ? StatusCodes.CREATED : StatusCodes.OK, bundle(s.meta()))));
     }
 
@@ -162,7 +192,7 @@ final class ComponentRoutes extends AllDirectives {
     }
 
     private CompletionStage<List<InstanceBody>> withTypeNames(List<InstanceView> views, boolean history) {
-        return components.controller().typeRecords().thenApply(types -> views.stream()
+        return controller.typeRecords().thenApply(types -> views.stream()
                 .sorted(Comparator.comparing((InstanceView v) -> v.placement().getCreatedAtMillis()))
                 .map(v -> instance(v, types.stream()
                         .filter(t -> t.getId().equals(v.placement().getType())).map(TypeRecord::getName).findFirst().orElse(null), history))
@@ -203,12 +233,20 @@ final class ComponentRoutes extends AllDirectives {
         return v.asText();
     }
 
-    private static int count(JsonNode body) {
+    /**
+     * The body's {@code "count"}: a whole number (3 and 3.0, not 2.5 or "3"). Its range is the controller's to
+     * check; {@code min} (0, or 1 to add instances) words the errors the same way.
+     */
+    private static int count(JsonNode body, int min) {
         JsonNode v = body.get("count");
-        if (v == null || !v.canConvertToInt()) {
-            throw new IllegalArgumentException("the body needs \"count\" (a whole number)");
+        if (v == null) {
+            throw new IllegalArgumentException("the body needs \"count\" (a whole number from " + min + " to "
+                    + ComponentController.MAX_COUNT + ")");
         }
-        return v.asInt();
+        if (!v.isNumber() || !v.canConvertToExactIntegral() || !v.canConvertToInt()) {
+            throw ComponentController.badCount(min, v);
+        }
+        return v.intValue();
     }
 
     private Route bytes(Function<byte[], CompletionStage<HttpResponse>> handler) {

@@ -14,6 +14,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.ClusterEvent.CurrentClusterState;
@@ -58,7 +60,8 @@ public final class RestApi extends AllDirectives {
         this.vnodeRoutes = new VnodeRoutes(selfName, vnodes, Materializer.matFromSystem(system));
         this.hubRoutes = new HubRoutes(selfName, hub, Materializer.matFromSystem(system));
         this.components = components;
-        this.componentRoutes = new ComponentRoutes(components, Materializer.matFromSystem(system));
+        this.componentRoutes = new ComponentRoutes(components.controller(), components.bundles(), this::listedNodes,
+                Materializer.matFromSystem(system));
         this.startedAt = startedAt;
     }
 
@@ -113,7 +116,20 @@ public final class RestApi extends AllDirectives {
                 vnodeRoutes.routes(),
                 hubRoutes.routes(),
                 componentRoutes.routes());
-        return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> routes));
+        return withJsonErrors(routes);
+    }
+
+    /** {@code routes} with every error answered as JSON: rejections (404, 405, ...) and exceptions (400, 500). */
+    static Route withJsonErrors(Route routes) {
+        AllDirectives d = new AllDirectives() {};
+        return d.handleExceptions(exceptions(), () -> d.handleRejections(rejections(), () -> routes));
+    }
+
+    /** The nodes {@code GET /v1/nodes} lists: the cluster's members and those that left it (until forgotten). */
+    private SortedSet<String> listedNodes() {
+        SortedSet<String> names = new TreeSet<>(peers.peers().keySet());
+        cluster.state().getMembers().forEach(m -> names.add(NodeNames.of(m)));
+        return names;
     }
 
     private Route ring() {
