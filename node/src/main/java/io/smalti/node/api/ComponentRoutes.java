@@ -130,7 +130,7 @@ final class ComponentRoutes extends AllDirectives {
                                         .filter(i -> i.live() && i.placement().getNode().equals(node)).count()))))))),
                 path(segment("v1").slash("nodes").slash(segment()).slash("undrain"), node -> post(() -> completeWithFuture(guard(() ->
                         known(node).thenCompose(k -> c.drain(node, false, "")).thenApply(x -> Json.response(StatusCodes.OK,
-                                new DrainBody(node, "available", false, 0)))))),
+                                new DrainBody(node, "available", false, 0))))))),
                 // A planned stop, announced before it happens (`cluster down` marks every node before stopping
                 // any): the node takes no new instances; its own instances stay until it stops.
                 path(segment("v1").slash("nodes").slash(segment()).slash("stopping"), node -> post(() -> completeWithFuture(guard(() ->
