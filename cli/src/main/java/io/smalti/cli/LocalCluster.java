@@ -361,7 +361,7 @@ final class LocalCluster {
             Instant t0 = Instant.now();
             Optional<ProcessHandle> p = n.process();
             if (p.isEmpty()) {
-                out.add(new Stopped(n, "not running", Duration.ZERO));
+                out.add(new Stopped(n, clean(n), Duration.between(t0, Instant.now())));
                 continue;
             }
             ProcessHandle h = p.get();
@@ -377,6 +377,38 @@ final class LocalCluster {
         nodes.replaceAll(n -> names.contains(n.name()) ? new Node(n.name(), 0, n.host(), n.clusterPort(), n.apiUrl(), n.dir()) : n);
         save();
         return out;
+    }
+
+    /**
+     * A node that does not run (killed, crashed) may have left containers, mounts and its bridge: its own
+     * {@code smalti node clean} destroys them (it refuses if the node runs after all).
+     */
+    private String clean(Node n) {
+        if (!Files.exists(n.config())) {
+            return "not running";
+        }
+        Path launcher;
+        try {
+            launcher = ClusterCommand.launcher();
+        } catch (Smalti.Failure e) {
+            return "not running (not cleaned: " + e.getMessage() + ")";
+        }
+        try {
+            Process p = new ProcessBuilder(launcher.toString(), "node", "clean", "--config", n.config().toString())
+                    .redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "not running; its clean-up did not finish in 120 s";
+            }
+            return p.exitValue() == 0 ? "not running; cleaned up what it left" : "not running; clean-up failed: " + said;
+        } catch (IOException e) {
+            return "not running; clean-up failed: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "not running; clean-up interrupted";
+        }
     }
 
     /**

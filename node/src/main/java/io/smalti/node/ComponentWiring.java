@@ -42,13 +42,10 @@ final class ComponentWiring {
 
     private ComponentWiring() {}
 
-    static Components start(NodeSettings settings, VnodeClient client, RingView ringView, ClusterMembers members, Hub hub) {
+    /** The node's container driver settings from {@code smalti.components} (no archive option yet). */
+    static ContainerSettings containerSettings(NodeSettings settings) {
         Config c = settings.config().getConfig("smalti.components");
-        String driverName = c.getString("driver").toLowerCase(Locale.ROOT);
         String network = c.getString("network").toLowerCase(Locale.ROOT);
-        if (!List.of("auto", "lxc", "process").contains(driverName)) {
-            throw new IllegalArgumentException("smalti.components.driver must be auto, lxc or process, not '" + driverName + "'");
-        }
         if (!List.of("bridge", "host").contains(network)) {
             throw new IllegalArgumentException("smalti.components.network must be bridge or host, not '" + network + "'");
         }
@@ -57,12 +54,33 @@ final class ComponentWiring {
         String bridge = c.getString("bridge").isBlank() ? ContainerSettings.defaultBridgeName(settings.name()) : c.getString("bridge");
         NetworkMode mode = network.equals("host") ? NetworkMode.HOST : NetworkMode.BRIDGE;
         List<String> harnessOptions = c.getStringList("harness-jvm-options");
-        ContainerSettings cs = ContainerSettings.defaults(settings.name(), settings.dataDir().resolve("containers"),
+        return ContainerSettings.defaults(settings.name(), settings.dataDir().resolve("containers"),
                         harnessOptions.isEmpty() ? ContainerSettings.DEFAULT_JVM_OPTIONS : harnessOptions)
                 .withNetwork(mode, bridge, cidr)
                 .withHubHostForHostMode(hubHost)
                 .withConfinement(confinement(c, cidr))
                 .withHubLease(c.getDuration("hub-lease"));
+    }
+
+    /** The driver {@code smalti.components.driver} names, for these settings. */
+    static ContainerDriver driver(NodeSettings settings, ContainerSettings cs) {
+        String driverName = settings.config().getString("smalti.components.driver").toLowerCase(Locale.ROOT);
+        return switch (driverName) {
+            case "lxc" -> new LxcDriver(cs);
+            case "process" -> new ProcessDriver(cs);
+            case "auto" -> ContainerDrivers.create(cs);
+            default -> throw new IllegalArgumentException("smalti.components.driver must be auto, lxc or process, not '"
+                    + driverName + "'");
+        };
+    }
+
+    static Components start(NodeSettings settings, VnodeClient client, RingView ringView, ClusterMembers members, Hub hub) {
+        Config c = settings.config().getConfig("smalti.components");
+        ContainerSettings cs = containerSettings(settings);
+        String hubHost = settings.hub().host();
+        String cidr = cs.subnet();
+        String bridge = cs.bridgeName();
+        NetworkMode mode = cs.networkMode();
         // Harnesses map their classes from an archive one harness run makes (in the background, once).
         Path archive = HarnessArchive.path(settings.dataDir().resolve("harness-cds"), cs);
         List<String> options = new ArrayList<>(cs.jvmOptions());
@@ -73,11 +91,7 @@ final class ComponentWiring {
                 "harness-archive");
         maker.setDaemon(true);
         maker.start();
-        ContainerDriver driver = switch (driverName) {
-            case "lxc" -> new LxcDriver(cs);
-            case "process" -> new ProcessDriver(cs);
-            default -> ContainerDrivers.create(cs);
-        };
+        ContainerDriver driver = driver(settings, cs);
         if (driver.name().equals("lxc") && mode == NetworkMode.BRIDGE) {
             Subnet subnet = Subnet.parse(cidr);
             Bridge.ensure(bridge, subnet);
@@ -166,7 +180,7 @@ final class ComponentWiring {
     }
 
     /** Stops (short grace) and destroys every container the driver lists, all at once. */
-    private static void destroyAll(ContainerDriver driver) {
+    static void destroyAll(ContainerDriver driver) {
         List<String> left = driver.list();
         if (left.isEmpty()) {
             return;
