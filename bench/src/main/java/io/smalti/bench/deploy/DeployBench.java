@@ -90,7 +90,8 @@ public final class DeployBench {
                 case "--work" -> b.work = Path.of(args[++i]);
                 case "--host" -> b.host = args[++i];
                 case "--settle" -> b.settleSeconds = Double.parseDouble(args[++i]);
-                // "-Xmx32m -XX:+UseSerialGC" ; repeatable; the default options are always measured first
+                // "-Xmx32m -XX:+UseSerialGC" ; repeatable; the default options are always measured first. A leading
+                // "+" adds to the node's options ("+0": without their archive); NAME=VALUE words set the harness's environment
                 case "--harness-variant" -> b.variants.add(List.of(args[++i].trim().split("\\s+")));
                 case "--variant-copies" -> b.variantCopies = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -110,7 +111,7 @@ public final class DeployBench {
         Path baseRootfs = null;
         for (String d : drivers) {
             drv.set(d, driver(d));
-            Path base = work.resolve(d).resolve("b1/containers/rootfs-v1");
+            Path base = baseRootfs(work.resolve(d).resolve("b1/containers"));
             if (d.equals("lxc") && Files.isDirectory(base)) {
                 baseRootfs = base;
             }
@@ -509,7 +510,7 @@ public final class DeployBench {
             for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
                 int colon = line.indexOf(':');
                 String[] v = line.substring(colon + 1).trim().split("\\s+");
-                if (line.startsWith("Vm") || line.startsWith("Rss")) {
+                if (line.startsWith("Vm") || line.startsWith("Rss") || line.startsWith("Threads")) {
                     out.put(line.substring(0, colon), Long.parseLong(v[0]));
                 }
             }
@@ -566,6 +567,17 @@ public final class DeployBench {
 
     // ---------------------------------------------------------------- harness JVM option variants
 
+    /** The lxc driver's base root filesystem in its state directory ({@code rootfs-v<version>[-<digest>]}). */
+    private static Path baseRootfs(Path containers) throws IOException {
+        if (!Files.isDirectory(containers)) {
+            return containers.resolve("rootfs-v1");
+        }
+        try (Stream<Path> s = Files.list(containers)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("rootfs-v") && Files.isDirectory(p)).sorted()
+                    .reduce((a, b) -> b).orElse(containers.resolve("rootfs-v1"));
+        }
+    }
+
     /**
      * Each variant runs {@code variantCopies} harnesses, each as the init of a plain LXC container (busybox copy,
      * host network, the node's mounts), with the echo component, connected to the node's hub; idle VmRSS after
@@ -595,7 +607,7 @@ public final class DeployBench {
         Path lxcPath = vdir.resolve("lxc");
         Files.createDirectories(lxcPath);
         Path rootfs = vdir.resolve("rootfs");
-        copyTree(data.resolve("containers/rootfs-v1"), rootfs);
+        copyTree(baseRootfs(data.resolve("containers")), rootfs);
         Set<Path> mounts = new java.util.TreeSet<>();
         for (String m : List.of("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/etc/java-17-openjdk")) {
             if (Files.isDirectory(Path.of(m)) && !Files.isSymbolicLink(Path.of(m))) {
@@ -619,7 +631,15 @@ public final class DeployBench {
         if (withoutArchive.size() < defaults.size()) {
             all.add(withoutArchive);
         }
-        all.addAll(variants);
+        for (List<String> v : variants) {
+            if (!v.isEmpty() && (v.get(0).equals("+") || v.get(0).equals("+0"))) { // +0: without the archive
+                List<String> plus = new ArrayList<>(v.get(0).equals("+") ? defaults : withoutArchive);
+                plus.addAll(v.subList(1, v.size()));
+                all.add(plus);
+            } else {
+                all.add(v);
+            }
+        }
         int n = 0;
         for (List<String> opts : all) {
             String tag = "v" + (n++);
@@ -641,6 +661,8 @@ public final class DeployBench {
                 }
             }
             List<Double> rss = new ArrayList<>();
+            List<Double> pss = new ArrayList<>();
+            List<Double> threads = new ArrayList<>();
             List<Double> anon = new ArrayList<>();
             List<Double> file = new ArrayList<>();
             List<Double> comp = new ArrayList<>();
@@ -648,6 +670,8 @@ public final class DeployBench {
                 Map<String, Long> st = status(pid);
                 if (!st.isEmpty() && !descendants(pid).isEmpty()) { // its component runs: the harness is up
                     rss.add(mib(st.get("VmRSS") * 1024));
+                    mem(pid).ifPresent(m -> pss.add(mib(m.pssKiB() * 1024)));
+                    threads.add((double) st.getOrDefault("Threads", 0L));
                     anon.add(mib(st.getOrDefault("RssAnon", 0L) * 1024));
                     file.add(mib(st.getOrDefault("RssFile", 0L) * 1024));
                     comp.add(mib(descendants(pid).stream().mapToLong(c -> status(c).getOrDefault("VmRSS", 0L) * 1024).sum()));
@@ -657,6 +681,8 @@ public final class DeployBench {
             stopContainers(lxcPath, tag, variantCopies);
             ObjectNode v = out.putObject(String.join(" ", opts));
             v.put("running", rss.size()).set("harnessRssMiB", stats(rss));
+            v.set("harnessPssMiB", stats(pss));
+            v.set("harnessThreads", stats(threads));
             v.set("harnessRssAnonMiB", stats(anon));
             v.set("harnessRssFileMiB", stats(file));
             v.set("componentRssMiB", stats(comp));
@@ -667,7 +693,8 @@ public final class DeployBench {
             if (rss.isEmpty()) {
                 v.put("logTail", logTail);
             }
-            log("[variants] " + tag + ": harness RSS " + stats(rss).path("mean").asDouble() + " MiB (anon "
+            log("[variants] " + tag + ": harness PSS p50 " + stats(pss).path("p50").asDouble() + ", RSS "
+                    + stats(rss).path("mean").asDouble() + " MiB (anon "
                     + stats(anon).path("mean").asDouble() + ", file " + stats(file).path("mean").asDouble() + "), "
                     + rss.size() + "/" + variantCopies + " up, start → connected p50 " + Math.round(percentile(startups, 50))
                     + " ms, " + Math.round((System.nanoTime() - t0) / 1e9) + " s");
@@ -695,8 +722,12 @@ public final class DeployBench {
             Path cfgFile = vdir.resolve(name + ".json");
             Files.write(cfgFile, JSON.writeValueAsBytes(config));
             Path logFile = vdir.resolve(tag + "-" + i + ".log");
-            StringBuilder cmd = new StringBuilder("exec ").append(java);
-            opts.forEach(o -> cmd.append(' ').append(o));
+            StringBuilder cmd = new StringBuilder();
+            opts.stream().filter(o -> o.matches("[A-Z_][A-Z0-9_]*=.*") && !o.startsWith("JAVA=")).forEach(o -> cmd.append("export ").append(o).append('\n'));
+            // JAVA=/path/bin/java: another java (under a mounted directory, e.g. /usr/lib/jvm)
+            cmd.append("exec ").append(opts.stream().filter(o -> o.startsWith("JAVA=")).map(o -> o.substring(5))
+                    .reduce((a, b) -> b).orElse(java));
+            opts.stream().filter(o -> !o.matches("[A-Z_][A-Z0-9_]*=.*")).forEach(o -> cmd.append(' ').append(o));
             cmd.append(" -cp ").append(classpath).append(" io.smalti.harness.HarnessMain < ").append(cfgFile)
                     .append(" >> ").append(logFile).append(" 2>&1\n");
             Files.writeString(rootfs.resolve(name + ".sh"), "#!/bin/sh\ncd " + bundleRoot + " || cd /\n" + cmd);
@@ -909,9 +940,10 @@ public final class DeployBench {
         if (!v.isMissingNode()) {
             s.append("\nharness JVM options (idle, in a plain container with the echo component; MiB mean / max)\n");
             v.fields().forEachRemaining(e -> s.append(String.format(Locale.ROOT,
-                    "  RSS %13s anon %13s file %13s start→connected p50 %5.0f ms  n=%d  %s%n",
-                    mm(e.getValue().path("harnessRssMiB")), mm(e.getValue().path("harnessRssAnonMiB")),
-                    mm(e.getValue().path("harnessRssFileMiB")), e.getValue().path("startToConnectedMs").path("p50").asDouble(),
+                    "  PSS p50 %5.1f RSS %13s anon %13s file %13s thr %3.0f start→connected p50 %5.0f ms  n=%d  %s%n",
+                    e.getValue().path("harnessPssMiB").path("p50").asDouble(), mm(e.getValue().path("harnessRssMiB")), mm(e.getValue().path("harnessRssAnonMiB")),
+                    mm(e.getValue().path("harnessRssFileMiB")), e.getValue().path("harnessThreads").path("p50").asDouble(),
+                    e.getValue().path("startToConnectedMs").path("p50").asDouble(),
                     e.getValue().path("running").asInt(), e.getKey())));
         }
         System.out.print(s);
