@@ -113,7 +113,7 @@ public final class NodeAgent {
         }
         io.smalti.component.Components components;
         try {
-            components = ComponentWiring.start(settings, started.client(), ringView, members, hub);
+            components = ComponentWiring.start(system, settings, started.client(), ringView, members, hub);
         } catch (RuntimeException e) {
             agent.stop();
             throw new IllegalStateException("cannot start the component agents: " + rootMessage(e), e);

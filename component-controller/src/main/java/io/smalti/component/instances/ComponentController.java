@@ -105,6 +105,11 @@ public final class ComponentController implements AutoCloseable {
             return t;
         });
         timer.scheduleWithFixedDelay(this::tick, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+        records.onWritten(key -> {
+            if (ComponentKeys.actedOn(key)) {
+                poke(); // a record the scaler acts on, written through this node (an instance's state, a mark)
+            }
+        });
     }
 
     /**
@@ -360,10 +365,24 @@ public final class ComponentController implements AutoCloseable {
 
     // ---- the scaler ----------------------------------------------------------------------------
 
-    /** Runs the scaler soon (after a change made through this node). */
+    /** Runs the scaler soon (after a change made through this node, or announced by another). */
     public void poke() {
+        changed = true;
         timer.execute(this::tick);
     }
+
+    /**
+     * How often the scaler reads every type's records when nothing says they changed. A full round every
+     * second read ~30 records (90 ring messages) for a type of 10 instances, most of an idle node's CPU; now
+     * a round runs at once on {@link #poke} (a write made here or announced by another node), when the ring
+     * or a node's availability changes, every second while placements are in flight or a type is held back,
+     * and otherwise after this long (a change whose announcement was lost, a stop mark that expired, an ended
+     * instance to forget).
+     */
+    static final long RESYNC_MILLIS = 30_000;
+    private volatile boolean changed = true;
+    private long lastRoundAt = Long.MIN_VALUE / 2; // by the scaler thread only
+    private Object lastView;                        // ring epoch and unavailable and lost nodes at the last round
 
     private void tick() {
         if (!running.compareAndSet(false, true)) {
@@ -375,6 +394,16 @@ public final class ComponentController implements AutoCloseable {
                 return;
             }
             trackUnavailable(ring.get());
+            long now = System.currentTimeMillis();
+            List<Object> view = List.of(ring.get().epoch(), members.unavailable(ring.get().nodes()),
+                    ring.get().nodes().stream().filter(this::lost).toList());
+            boolean inFlight = recentlyPlaced.values().stream().anyMatch(m -> !m.isEmpty()) || !holdUntil.isEmpty();
+            if (!changed && !inFlight && view.equals(lastView) && now - lastRoundAt < RESYNC_MILLIS) {
+                return; // nothing this round could act on has changed
+            }
+            changed = false;
+            lastView = view;
+            lastRoundAt = now;
             Set<String> typeIds = records.members(ComponentKeys.TYPE_INDEX).toCompletableFuture().get(10, TimeUnit.SECONDS);
             NodeMarks marks = null; // read once per round, and only when this node decides for a type
             for (String typeId : typeIds) {
@@ -393,6 +422,7 @@ public final class ComponentController implements AutoCloseable {
                 }
             }
         } catch (Exception e) {
+            changed = true; // try again next round
             LOG.debug("Scaler round skipped: {}", rootMessage(e));
         } finally {
             running.set(false);

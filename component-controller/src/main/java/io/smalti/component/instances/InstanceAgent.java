@@ -46,6 +46,15 @@ public final class InstanceAgent implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(InstanceAgent.class);
     private static final int HISTORY = 20;
     private static final long USAGE_EVERY_MILLIS = 5_000;
+    /**
+     * A usage sample is recorded (a quorum write, journaled by every replica) only when its memory moved by 5 %
+     * (at least this much) or its CPU time by this much, or the last record is older than
+     * {@link #USAGE_RECORD_AT_LEAST_MILLIS}: recording every 5 s sample made 10 idle instances cost their
+     * cluster 2 writes a second for figures that did not change.
+     */
+    private static final long USAGE_MEMORY_STEP = 1 << 20;
+    private static final long USAGE_CPU_STEP_NANOS = 1_000_000_000L;
+    private static final long USAGE_RECORD_AT_LEAST_MILLIS = 60_000;
 
     /** How the harness of an instance reaches this node's hub. */
     public record HubAccess(String host, int port, String certificatePem) {}
@@ -91,10 +100,17 @@ public final class InstanceAgent implements AutoCloseable {
     private final AtomicBoolean rounding = new AtomicBoolean();
     private volatile boolean reread;
     /**
-     * How long a running instance's placement is taken as read. Reading every placement every round cost a
-     * node with 50 instances 200 ring reads a second; a goal changed elsewhere (terminate) is seen within this.
+     * How long the node's placed set and a running instance's placement are taken as read, unless
+     * {@link #refresh} says one changed (this node's controller wrote it, or another node's write was
+     * announced). Reading every placement every round cost a node with 50 instances 200 ring reads a second;
+     * reading the placed set every 250 ms round and each placement every second still made an idle node
+     * with 10 instances send ~20 ring messages a second (12 % of a core per node with the scaler's reads).
+     * Only a change whose announcement was lost waits this long (Distributed Data's gossip repeats it within
+     * seconds anyway).
      */
-    private static final long PLACEMENT_TTL_MILLIS = 1000;
+    static final long PLACEMENT_TTL_MILLIS = 30_000;
+    private Set<String> placedAsRead = Set.of(); // by the loop thread only
+    private long placedReadAt = Long.MIN_VALUE / 2;
     /** How long a container must keep reading as not running before its instance fails. */
     private static final long RECHECK_MILLIS = 200;
 
@@ -105,6 +121,7 @@ public final class InstanceAgent implements AutoCloseable {
         boolean busy;          // a driver call is running
         boolean started;       // the container was started (or adopted)
         long usageAt;
+        long usageRecordedAt;
         Map<String, String> endpoints = Map.of(); // name -> host:port, published while available
         long notRunningSince;  // when its container first read as not running (0: it runs)
         Placement placement;   // as last read, and when
@@ -154,6 +171,11 @@ public final class InstanceAgent implements AutoCloseable {
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "instance-agent"));
         this.workers = Executors.newFixedThreadPool(4, r -> daemon(r, "instance-driver"));
         loop.scheduleWithFixedDelay(this::round, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+        records.onWritten(key -> {
+            if (ComponentKeys.placing(key)) {
+                refresh(); // a placement written through this node
+            }
+        });
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -207,9 +229,14 @@ public final class InstanceAgent implements AutoCloseable {
             return;
         }
         try {
-            boolean fresh = reread;
+            long started = System.currentTimeMillis();
+            boolean fresh = reread || started - placedReadAt >= PLACEMENT_TTL_MILLIS;
             reread = false;
-            Set<String> placed = records.members(ComponentKeys.placed(self)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            if (fresh) {
+                placedAsRead = records.members(ComponentKeys.placed(self)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+                placedReadAt = started;
+            }
+            Set<String> placed = placedAsRead;
             Set<String> wanted = new HashSet<>();
             for (String id : placed) {
                 Local known = locals.get(id);
@@ -247,6 +274,7 @@ public final class InstanceAgent implements AutoCloseable {
                 }
             }
         } catch (Exception e) {
+            reread = true; // read again next round
             LOG.debug("Instance round skipped: {}", ComponentController.rootMessage(e));
         } finally {
             rounding.set(false);
@@ -355,10 +383,15 @@ public final class InstanceAgent implements AutoCloseable {
             } else if (System.currentTimeMillis() - local.usageAt > USAGE_EVERY_MILLIS) {
                 local.usageAt = System.currentTimeMillis();
                 Optional<Usage> usage = driver.usage(id);
-                if (usage.isPresent()) {
+                if (usage.isPresent() && (local.usageAt - local.usageRecordedAt >= USAGE_RECORD_AT_LEAST_MILLIS
+                        || !local.status.getHasUsage()
+                        || Math.abs(usage.get().memoryBytes() - local.status.getMemoryBytes())
+                                >= Math.max(USAGE_MEMORY_STEP, local.status.getMemoryBytes() / 20)
+                        || usage.get().cpuNanos() - local.status.getCpuNanos() >= USAGE_CPU_STEP_NANOS)) {
+                    local.usageRecordedAt = local.usageAt;
                     local.status = local.status.toBuilder().setHasUsage(true).setMemoryBytes(usage.get().memoryBytes())
                             .setCpuNanos(usage.get().cpuNanos()).build();
-                    records.put(ComponentKeys.status(id), local.status);
+                    records.putMetrics(ComponentKeys.status(id), local.status); // no other node acts on usage
                 }
             }
         }

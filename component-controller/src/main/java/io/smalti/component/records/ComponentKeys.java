@@ -67,6 +67,25 @@ public final class ComponentKeys {
         return STOPPING + "/" + name;
     }
 
+    /**
+     * Whether another node's instance agent or scaler acts on a change of this record: placements, instance
+     * states, types and their instance sets, what is placed on a node, drain and stop marks, the type index.
+     * Not bundles (read when needed) nor node status (rewritten every few seconds with fresh metrics).
+     */
+    public static boolean actedOn(String key) {
+        return switch (kind(key)) {
+            case INSTANCE, STATUS, TYPE, INSTANCES, PLACED, DRAIN, STOPPING -> true;
+            case INDEX -> key.equals(TYPE_INDEX);
+            default -> false;
+        };
+    }
+
+    /** Whether an instance agent acts on a change of this record: a placement, or what is placed on a node. */
+    public static boolean placing(String key) {
+        String kind = kind(key);
+        return kind.equals(INSTANCE) || kind.equals(PLACED);
+    }
+
     /** The kind of a key: the text before its first '/'. */
     static String kind(String key) {
         int slash = key.indexOf('/');

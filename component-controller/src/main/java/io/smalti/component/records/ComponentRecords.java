@@ -19,13 +19,30 @@ import java.util.concurrent.CompletionStage;
  */
 public final class ComponentRecords {
     private final VnodeClient client;
+    private final java.util.List<java.util.function.Consumer<String>> written = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public ComponentRecords(VnodeClient client) {
         this.client = client;
     }
 
+    /**
+     * Calls {@code listener} with the key of each record written through here (put, add, remove), once the
+     * write is acknowledged, on the thread that completes it (it must not block); {@link #putMetrics} excepted.
+     * This node's instance agent and scaler react to it instead of polling; the node also tells the other
+     * nodes with it.
+     */
+    public void onWritten(java.util.function.Consumer<String> listener) {
+        written.add(listener);
+    }
+
     public CompletionStage<Void> put(String key, MessageLite value) {
         return putBytes(key, value.toByteString());
+    }
+
+    /** Like {@link #put}, for a record rewritten only to refresh figures (usage): no {@link #onWritten} call. */
+    public CompletionStage<Void> putMetrics(String key, MessageLite value) {
+        return client.write(ComponentService.NAME, key, ComponentCommand.newBuilder().setPut(value.toByteString())
+                .build().toByteString()).thenApply(r -> null);
     }
 
     public CompletionStage<Void> putBytes(String key, ByteString value) {
@@ -41,7 +58,16 @@ public final class ComponentRecords {
     }
 
     private CompletionStage<Void> write(String key, ComponentCommand command) {
-        return client.write(ComponentService.NAME, key, command.toByteString()).thenApply(r -> null);
+        return client.write(ComponentService.NAME, key, command.toByteString()).thenApply(r -> {
+            for (var listener : written) {
+                try {
+                    listener.accept(key);
+                } catch (RuntimeException e) { // e.g. a closed agent's: the write itself succeeded
+                    org.slf4j.LoggerFactory.getLogger(ComponentRecords.class).debug("A write listener failed: {}", e.toString());
+                }
+            }
+            return null;
+        });
     }
 
     /** A register's value, parsed; empty when the record does not exist. */

@@ -64,11 +64,13 @@ public final class Router implements AutoCloseable {
     private final ConcurrentHashMap<String, CachedMembers> groups = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, PendingCall> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong(ThreadLocalRandom.current().nextLong(1, 1L << 40));
+    // The wheel's thread wakes every tick whether or not a call is pending: at 5 ms it cost an idle node 0.7 %
+    // of a core (200 wake-ups a second), 0.27 % at 20 ms; at 50 ms a call expires at most 50 ms late.
     private final Timer timer = new HashedWheelTimer(r -> {
         Thread t = new Thread(r, "smalti-hub-timer");
         t.setDaemon(true);
         return t;
-    }, 5, TimeUnit.MILLISECONDS);
+    }, 50, TimeUnit.MILLISECONDS);
     final Stats stats = new Stats();
 
     private final List<Consumer<String>> openedListeners = new CopyOnWriteArrayList<>();
