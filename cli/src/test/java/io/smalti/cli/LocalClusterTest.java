@@ -72,6 +72,17 @@ class LocalClusterTest {
         assertEquals(List.of(), free.addressesInUse());
     }
 
+    /** A process just started may not show the node's command line yet (its launcher has not exec'd). */
+    private static LocalCluster awaitRunning(Path state, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        LocalCluster c = LocalCluster.at(state);
+        while (c.running().size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            c = LocalCluster.at(state);
+        }
+        return c;
+    }
+
     @Test
     void aKilledNodeIsStartedAgainWithItsRecordedConfigurationJoiningTheNodesThatRun() throws Exception {
         Path state = dir.resolve("state");
@@ -91,7 +102,7 @@ class LocalClusterTest {
         assertEquals(List.of("n1", "n3"), again.running().stream().map(LocalCluster.Node::name).toList());
         again.startMissing(List.of("n2"), fakeLauncher());
 
-        LocalCluster after = LocalCluster.at(state);
+        LocalCluster after = awaitRunning(state, 3);
         assertEquals(List.of("n1", "n2", "n3"), after.running().stream().map(LocalCluster.Node::name).toList());
         assertEquals(started.nodes().get(0).pid(), after.nodes().get(0).pid(), "n1 is left alone");
         assertEquals(started.nodes().get(2).pid(), after.nodes().get(2).pid(), "n3 is left alone");
@@ -109,6 +120,7 @@ class LocalClusterTest {
         Path state = dir.resolve("state");
         started = LocalCluster.at(state);
         started.start(new LocalCluster.Plan(3, 64, 3, 17455, 17480, 17490, false), fakeLauncher());
+        awaitRunning(state, 3);
 
         Run r = smalti("cluster", "up", "--state-dir", state.toString());
         assertEquals(0, r.exit(), r.err());
