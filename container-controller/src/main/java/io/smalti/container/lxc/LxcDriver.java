@@ -672,6 +672,22 @@ public final class LxcDriver implements ContainerDriver {
         if (record.isPresent() && record.get().hasNonNull("name")) {
             name = record.get().get("name").asText();
         }
+        // An earlier version kept its containers' lxc path in the state directory: one it started is stopped
+        // there (after an upgrade), never left running.
+        Path legacy = settings.stateDir().resolve("lxc");
+        if (Files.isDirectory(legacy.resolve(name))) {
+            try (LxcContainer old = new LxcContainer(lxc, name, legacy.toString())) {
+                if (old.isRunning()) {
+                    old.stop();
+                    old.waitFor("STOPPED", 10);
+                }
+            }
+            try {
+                InstanceStore.deleteTree(legacy.resolve(name));
+            } catch (IOException e) {
+                LOG.warn("instance {}: cannot remove {}: {}", instance, legacy.resolve(name), e.toString());
+            }
+        }
         try (LxcContainer c = new LxcContainer(lxc, name, configPath.toString())) {
             if (c.isRunning()) {
                 c.stop();
