@@ -85,7 +85,11 @@ public final class Components implements AutoCloseable {
         });
         ProcMetrics metrics = new ProcMetrics(settings.dataDir());
         NodeReporter[] reporter = new NodeReporter[1];
+        java.util.concurrent.atomic.AtomicBoolean stopMarkChecked = new java.util.concurrent.atomic.AtomicBoolean();
         reporter[0] = new NodeReporter(self, records, metrics::sample, () -> {
+            if (!stopMarkChecked.get() && withdrawEarlierStopMark(controller, self)) {
+                stopMarkChecked.set(true); // once per run: a mark written later is a stop announced for this run
+            }
             followDrainMark(controller, self, lifecycle);
             NodeState s = lifecycle.state();
             var history = lifecycle.history();
@@ -104,16 +108,28 @@ public final class Components implements AutoCloseable {
     private static final long STARTED_AT = ProcessHandle.current().info().startInstant()
             .map(java.time.Instant::toEpochMilli).orElse(System.currentTimeMillis());
 
-    /** An operator's drain mark (kept in the ring, so it survives restarts) sets the node's own state. */
-    private static void followDrainMark(ComponentController controller, String self, NodeLifecycle lifecycle) {
+    /**
+     * A stop announced before this run started was that stop (or one that never came): this run takes
+     * instances again. One announced since (`cluster down` marks every node first) stands. Returns whether
+     * the mark could be read (and withdrawn where due).
+     */
+    private static boolean withdrawEarlierStopMark(ComponentController controller, String self) {
         try {
-            // A stop announced before this run started was that stop (or one that never came): this run takes
-            // instances again. One announced since (`cluster down` marks every node first) stands.
             var stop = controller.stopMark(self).toCompletableFuture().get(5, TimeUnit.SECONDS);
             if (stop.isPresent() && stop.get().getAtMillis() > 0 && stop.get().getAtMillis() < STARTED_AT) {
                 controller.markStopping(self, false, "node " + self + " started again").toCompletableFuture()
                         .get(5, TimeUnit.SECONDS);
             }
+            return true;
+        } catch (Exception e) {
+            LOG.debug("Stop mark of {} not read: {}", self, e.toString());
+            return false;
+        }
+    }
+
+    /** An operator's drain mark (kept in the ring, so it survives restarts) sets the node's own state. */
+    private static void followDrainMark(ComponentController controller, String self, NodeLifecycle lifecycle) {
+        try {
             boolean drained = controller.drained(self).toCompletableFuture().get(5, TimeUnit.SECONDS);
             if (drained && lifecycle.state() == NodeState.AVAILABLE) {
                 lifecycle.markUnavailable("drained by an operator");

@@ -33,7 +33,8 @@ public record Confinement(int idStart, int idCount, List<Path> allowedMounts) {
             throw new IllegalArgumentException("container id range " + idStart + "+" + idCount
                     + " must start above 0 (host root) and end below 2^32 - 1");
         }
-        allowedMounts = allowedMounts.stream().map(p -> p.toAbsolutePath().normalize()).toList();
+        // Resolved once (a link in the configuration is followed here, not at every check).
+        allowedMounts = allowedMounts.stream().map(Confinement::resolved).toList();
     }
 
     /** Ids from 100000, the default allow-list. */
@@ -70,10 +71,15 @@ public record Confinement(int idStart, int idCount, List<Path> allowedMounts) {
         refusal(p).ifPresent(why -> {
             throw new ContainerException("mount " + host + ": " + why);
         });
+        return resolved(p);
+    }
+
+    /** The real path of an existing path, else the absolute normalized one. */
+    private static Path resolved(Path p) {
         try {
-            return p.toRealPath();
+            return Files.exists(p) ? p.toRealPath() : p.toAbsolutePath().normalize();
         } catch (IOException e) {
-            throw new ContainerException("mount " + host + ": " + e.getMessage());
+            return p.toAbsolutePath().normalize();
         }
     }
 
@@ -87,16 +93,8 @@ public record Confinement(int idStart, int idCount, List<Path> allowedMounts) {
         } catch (IOException e) {
             return Optional.of(host + " does not exist on this node");
         }
-        for (Path allowed : allowedMounts) {
-            Path a = allowed;
-            try {
-                a = Files.exists(allowed) ? allowed.toRealPath() : allowed;
-            } catch (IOException e) {
-                // keep the configured path
-            }
-            if (real.startsWith(a)) {
-                return Optional.empty();
-            }
+        if (allowedMounts.stream().anyMatch(real::startsWith)) {
+            return Optional.empty();
         }
         return Optional.of((real.equals(host) ? host.toString() : host + " (" + real + ")")
                 + " is not in the node's allowed host paths " + allowedMounts

@@ -541,10 +541,17 @@ class ComponentsIT {
             g.path("members").forEach(m -> members.add(m.path("component").asText()));
             return members.containsAll(available) ? true : null;
         });
-        Dist.Run call = Dist.smalti(Duration.ofSeconds(60), work, "call", "echo", "count", "--all", "--json", "--node", api(3));
-        assertEquals(0, call.exit(), call.out() + call.err());
+        // A sender's hub reuses a group's member list for group-cache-ttl (500 ms): members that joined within
+        // it are reached by the next call (seen: 28 of 30 on the first).
         Set<String> answered = new HashSet<>();
-        Dist.JSON.readTree(call.out()).path("results").forEach(r -> answered.add(r.path("from").asText()));
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!answered.equals(available) && System.nanoTime() < deadline) {
+            Dist.Run call = Dist.smalti(Duration.ofSeconds(60), work, "call", "echo", "count", "--all", "--json",
+                    "--node", api(3));
+            assertEquals(0, call.exit(), call.out() + call.err());
+            answered.clear();
+            Dist.JSON.readTree(call.out()).path("results").forEach(r -> answered.add(r.path("from").asText()));
+        }
         assertEquals(available, answered, "a group call reaches every available echo instance");
 
         Dist.Run zero = Dist.smalti(Duration.ofSeconds(30), work, "scale", "echo", "0", "--node", api(1));
@@ -575,8 +582,11 @@ class ComponentsIT {
         ProcessHandle.of(nodePids.get("n2")).orElseThrow().destroyForcibly();
         ProcessHandle.of(nodePids.get("n2")).orElseThrow().onExit().join();
         assertTrue(!lxcContainers(lxcPath(2)).isEmpty(), "the killed n2's containers should still be there");
-        Dist.Run twelve = Dist.smalti(Duration.ofSeconds(30), work, "scale", "echo", "12", "--node", api(1));
-        assertEquals(0, twelve.exit(), twelve.out() + twelve.err());
+        // Right after the kill a ring write may wait for n2 past the CLI's 5 s: try again, as an operator would.
+        Dist.await(Duration.ofSeconds(30), "scale echo 12 accepted", () -> {
+            Dist.Run twelve = Dist.smalti(Duration.ofSeconds(30), work, "scale", "echo", "12", "--node", api(1));
+            return twelve.exit() == 0 ? true : null;
+        });
         Dist.Run down = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "down", "--state-dir", state.toString());
         assertEquals(0, down.exit(), down.out() + down.err());
         JsonNode after = getOrNull(api(3) + "/v1/instances?type=echo");

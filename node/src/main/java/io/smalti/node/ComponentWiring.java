@@ -235,8 +235,7 @@ final class ComponentWiring {
 
     /** Removes this node's container bridge when no container uses it any more (after the node destroyed its own). */
     static void removeBridge(NodeSettings settings) {
-        Config c = settings.config().getConfig("smalti.components");
-        String bridge = c.getString("bridge").isBlank() ? ContainerSettings.defaultBridgeName(settings.name()) : c.getString("bridge");
+        String bridge = containerSettings(settings).bridgeName();
         try {
             if (Bridge.exists(bridge) && Bridge.deleteIfUnused(bridge)) {
                 LOG.info("Removed the container bridge {}", bridge);
