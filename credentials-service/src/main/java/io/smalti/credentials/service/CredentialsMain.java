@@ -1,0 +1,75 @@
+package io.smalti.credentials.service;
+
+import io.smalti.credentials.CredentialsException;
+import io.smalti.credentials.MasterKey;
+import io.smalti.credentials.ca.ClusterCa;
+import io.smalti.credentials.ca.OneTimeTokens;
+import io.smalti.credentials.ca.Revocations;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The credentials service process: {@code serve --dir DIR --socket PATH --master-key-file FILE [--lifetime 1h]
+ * [--token-expiry 60s]}. Started and supervised by the node agent; exits 2 (and says why on stderr) when its
+ * credentials cannot be opened: a missing or tampered CA key, a wrong master key. The master key's secret is read
+ * from its file, never from arguments or the environment.
+ */
+public final class CredentialsMain {
+    private CredentialsMain() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        Map<String, String> opts = new HashMap<>();
+        if (args.length == 0 || !args[0].equals("serve")) {
+            usage("expected: serve --dir DIR --socket PATH --master-key-file FILE");
+        }
+        for (int i = 1; i < args.length; i++) {
+            if (!args[i].startsWith("--") || i + 1 >= args.length) {
+                usage("bad argument '" + args[i] + "'");
+            }
+            opts.put(args[i].substring(2), args[++i]);
+        }
+        SocketServer server;
+        try {
+            Path dir = Path.of(required(opts, "dir"));
+            Path keyFile = Path.of(required(opts, "master-key-file"));
+            Duration lifetime = Duration.parse("PT" + opts.getOrDefault("lifetime", "1h").toUpperCase());
+            Duration tokenExpiry = Duration.parse("PT" + opts.getOrDefault("token-expiry", "60s").toUpperCase());
+            MasterKey master = MasterKey.open(dir, MasterKey.readSecret(keyFile));
+            ClusterCa ca = ClusterCa.open(dir, master);
+            Clock clock = Clock.systemUTC();
+            CredentialsService service = new CredentialsService(ca, new OneTimeTokens(tokenExpiry, 10_000),
+                    new Revocations(dir, clock.instant()), lifetime, clock);
+            server = SocketServer.start(Path.of(required(opts, "socket")), service);
+            System.out.println("Credentials service of cluster " + ca.cluster() + " listening on " + server.path());
+        } catch (CredentialsException | IllegalArgumentException | java.time.format.DateTimeParseException e) {
+            System.err.println("credentials service: cannot start: " + e.getMessage());
+            System.exit(2);
+            return;
+        } catch (java.io.IOException e) {
+            System.err.println("credentials service: cannot listen: " + e);
+            System.exit(2);
+            return;
+        }
+        SocketServer s = server;
+        Runtime.getRuntime().addShutdownHook(new Thread(s::close, "credentials-stop"));
+        new CountDownLatch(1).await();
+    }
+
+    private static String required(Map<String, String> opts, String name) {
+        String v = opts.get(name);
+        if (v == null || v.isBlank()) {
+            throw new IllegalArgumentException("--" + name + " is required");
+        }
+        return v;
+    }
+
+    private static void usage(String message) {
+        System.err.println("credentials service: " + message);
+        System.exit(64);
+    }
+}
