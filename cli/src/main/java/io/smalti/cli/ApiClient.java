@@ -18,10 +18,20 @@ final class ApiClient {
 
     private final HttpClient http;
     private final Duration timeout;
+    private final java.util.Optional<ClientTls> tls;
 
+    /** A client with the operator certificate found by {@link ClientTls#resolve} (no flags). */
     ApiClient(Duration timeout) {
+        this(timeout, ClientTls.resolve(null, null, null, null));
+    }
+
+    /** A client presenting {@code tls} (none: requests fail, saying how to get a certificate). */
+    ApiClient(Duration timeout, java.util.Optional<ClientTls> tls) {
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
+        this.tls = tls;
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(timeout);
+        tls.ifPresent(t -> b.sslContext(t.context()));
+        this.http = b.build();
     }
 
     /** A failed call, with a message that names the node's URL and what went wrong. */
@@ -85,6 +95,11 @@ final class ApiClient {
         } catch (IllegalArgumentException e) {
             throw new ApiException("bad node URL '" + baseUrl + "': " + e.getMessage(), 0);
         }
+        if (tls.isEmpty() && uri.getScheme() != null && uri.getScheme().equals("https")) {
+            throw new ApiException("no operator certificate: give --cert/--key/--ca, put operator.pem, operator-key.pem "
+                    + "and ca.pem in " + ClientTls.configDir() + " (smalti operator cert), or start a local cluster "
+                    + "(smalti cluster up)", 0);
+        }
         HttpResponse<String> resp;
         try {
             HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout).method(method, publisher);
@@ -96,6 +111,10 @@ final class ApiClient {
             throw new ApiException("node at " + baseUrl + " did not answer " + path + " within " + secs(), 0);
         } catch (ConnectException e) {
             throw new ApiException("cannot reach a node at " + baseUrl + " (connection refused: is it running?)", 0);
+        } catch (javax.net.ssl.SSLHandshakeException e) {
+            throw new ApiException("TLS with the node at " + baseUrl + " failed (" + e.getMessage() + "): is the "
+                    + "operator certificate" + tls.map(t -> " " + t.certificate()).orElse("") + " from this cluster's CA, "
+                    + "and still valid?", 0);
         } catch (IOException e) {
             throw new ApiException("cannot reach a node at " + baseUrl + ": " + e, 0);
         } catch (IllegalArgumentException e) {

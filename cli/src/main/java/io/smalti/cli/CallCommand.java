@@ -35,7 +35,7 @@ final class CallCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ObjectNode body = message.body(spec, options.timeout);
-        ApiClient api = new ApiClient(options.timeout.plus(HTTP_SLACK));
+        ApiClient api = options.client(options.timeout.plus(HTTP_SLACK));
         JsonNode answer = Hub.request(api, options, "POST", "/v1/call", body.toString(), "application/json");
         PrintWriter out = spec.commandLine().getOut();
         if (options.json) {

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
 /** {@code smalti cluster}: a local cluster of node agents on this machine, for development and demos. */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Starts, stops and shows a local cluster of node agents on loopback addresses.",
-        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class})
+        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class, ClusterCommand.Init.class})
 final class ClusterCommand {
 
     static final class StateOptions {
@@ -31,6 +31,63 @@ final class ClusterCommand {
                 description = "Where the cluster's configuration, data, logs and PIDs live "
                         + "(default: $SMALTI_STATE_DIR, else $XDG_STATE_HOME/smalti, else ~/.local/state/smalti).")
         Path stateDir;
+    }
+
+    @Command(name = "init", mixinStandardHelpOptions = true,
+            description = {"Creates the credentials of a new cluster of separate machines: the cluster CA (its key sealed under a master key derived from the master key file) in DIR, and a first operator certificate.",
+                    "Give every node a copy of DIR (--credentials-dir) and of the master key file (--master-key-file, mode 0600). A local cluster needs none of this: `cluster up` does it."})
+    static final class Init implements Callable<Integer> {
+        @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Where the CA is written (must not hold one).")
+        Path dir;
+
+        @Option(names = "--master-key-file", paramLabel = "FILE",
+                description = "The master key file (a passphrase or key of at least 16 bytes, mode 0600); made, with a random key, if it does not exist (default: DIR/../master.key).")
+        Path masterKeyFile;
+
+        @Option(names = "--name", defaultValue = "smalti", description = "The cluster's name (smalti.cluster-name; default: ${DEFAULT-VALUE}).")
+        String name;
+
+        @Option(names = "--key-algorithm", defaultValue = "ec", paramLabel = "ec|rsa", description = "The CA's key (default: ${DEFAULT-VALUE}).")
+        String algorithm;
+
+        @Option(names = "--operator", defaultValue = "admin", paramLabel = "NAME",
+                description = "Name of the first operator certificate (default: ${DEFAULT-VALUE}).")
+        String operator;
+
+        @Option(names = "--operator-dir", paramLabel = "DIR",
+                description = "Where the first operator certificate goes (default: the configuration directory, ~/.config/smalti).")
+        Path operatorDir;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Path keyFile = masterKeyFile != null ? masterKeyFile : dir.toAbsolutePath().getParent().resolve("master.key");
+            Path opDir = operatorDir != null ? operatorDir : ClientTls.configDir();
+            if (ClientTls.in(opDir).exists()) {
+                throw new Smalti.Failure(opDir.resolve(ClientTls.CERT_FILE) + " exists; give --operator-dir");
+            }
+            try {
+                boolean made = false;
+                if (!Files.exists(keyFile)) {
+                    io.smalti.credentials.MasterKey.writeNewSecret(keyFile);
+                    made = true;
+                }
+                io.smalti.credentials.MasterKey master = io.smalti.credentials.MasterKey.create(dir,
+                        io.smalti.credentials.MasterKey.readSecret(keyFile));
+                io.smalti.credentials.ca.ClusterCa ca = io.smalti.credentials.ca.ClusterCa.create(dir, master, name,
+                        io.smalti.credentials.ca.KeyAlgorithm.parse(algorithm), java.time.Instant.now());
+                LocalCluster.writeOperator(ca, opDir, operator, io.smalti.credentials.ca.Identity.OPERATOR);
+                PrintWriter out = spec.commandLine().getOut();
+                out.printf("Cluster %s: CA in %s%s%n", name, dir.toAbsolutePath(), made ? ", new master key file " + keyFile : "");
+                out.printf("Operator %s: certificate in %s (valid 30 days)%n", operator, opDir);
+                out.printf("Start each node with --credentials-dir <copy of %s> --master-key-file <copy of %s>%n", dir, keyFile);
+                return 0;
+            } catch (io.smalti.credentials.CredentialsException | IllegalArgumentException e) {
+                throw new Smalti.Failure(e.getMessage());
+            }
+        }
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
@@ -196,7 +253,7 @@ final class ClusterCommand {
          * Prints a progress line whenever the picture changes; fails fast if a node process exits.
          */
         private static RingReport awaitSettled(LocalCluster cluster, Duration timeout, PrintWriter progress) {
-            ApiClient api = new ApiClient(Duration.ofSeconds(2));
+            ApiClient api = cluster.client(Duration.ofSeconds(2));
             long t0 = System.nanoTime();
             long deadline = t0 + timeout.toNanos();
             String lastLine = "";
@@ -346,7 +403,7 @@ final class ClusterCommand {
         @Override
         public Integer call() {
             LocalCluster cluster = LocalCluster.at(state.stateDir);
-            ApiClient api = new ApiClient(Duration.ofSeconds(2));
+            ApiClient api = cluster.client(Duration.ofSeconds(2));
             PrintWriter out = spec.commandLine().getOut();
             ArrayNode arr = ApiClient.JSON.createArrayNode();
             Table t = new Table("NODE", "PID", "RUNNING", "API", "HEALTH", "LOG");

@@ -113,7 +113,7 @@ final class DeployCommand implements Callable<Integer> {
         progress.flush();
         JsonNode pushed;
         try {
-            pushed = new ApiClient(max(timeout, MIN_PUSH_TIMEOUT)).postBytes(url, "/v1/bundles", archive,
+            pushed = options.client(max(timeout, MIN_PUSH_TIMEOUT)).postBytes(url, "/v1/bundles", archive,
                     Map.of("Smalti-Signature", Base64.getEncoder().encodeToString(sig)));
         } catch (ApiClient.ApiException e) {
             progress.println("failed");

@@ -98,6 +98,17 @@ final class LocalCluster {
         return dir;
     }
 
+    /** Where {@code cluster up} keeps the local cluster's operator certificate, key and CA. */
+    static Path operatorDir(Path stateDir) {
+        return stateDir.resolve("operator");
+    }
+
+    /** A REST client presenting this cluster's operator certificate. */
+    ApiClient client(Duration timeout) {
+        ClientTls tls = ClientTls.in(operatorDir(dir));
+        return new ApiClient(timeout, tls.exists() ? Optional.of(tls) : ClientTls.resolve(null, null, null, null));
+    }
+
     List<Node> nodes() {
         return List.copyOf(nodes);
     }
@@ -266,6 +277,7 @@ final class LocalCluster {
      * the terminal), recording the plan, and each PID before starting the next.
      */
     void start(Plan plan, Path launcher) {
+        ensureCredentials();
         nodes.clear();
         this.plan = Optional.of(plan);
         List<String> seeds = List.of(plan.host(0) + ":" + plan.clusterPort(0));
@@ -282,6 +294,7 @@ final class LocalCluster {
      */
     void startMissing(List<String> names, Path launcher) {
         Plan p = plan.orElseThrow(() -> new IllegalStateException("no recorded plan in " + dir));
+        ensureCredentials();
         List<String> seeds = running().stream().map(Node::clusterAddress).toList();
         for (String name : names) {
             int i = p.names().indexOf(name);
@@ -298,9 +311,10 @@ final class LocalCluster {
         String name = plan.name(i);
         Path nodeDir = dir.resolve("nodes").resolve(name);
         Node node = new Node(name, 0, plan.host(i), plan.clusterPort(i),
-                "http://" + plan.host(i) + ":" + plan.apiPort(i), nodeDir);
+                "https://" + plan.host(i) + ":" + plan.apiPort(i), nodeDir);
         try {
             Files.createDirectories(node.dataDir());
+            copyCa(node.dataDir().resolve("credentials"));
             Files.writeString(node.config(), String.join("\n",
                     "# Written by `smalti cluster up`; rewritten on every `up`.",
                     "smalti.node {",
@@ -312,6 +326,7 @@ final class LocalCluster {
                     "  seeds = [" + String.join(", ", seeds.stream().map(x -> "\"" + x + "\"").toList()) + "]",
                     "}",
                     "smalti.hub.port = " + plan.hubPort(i),
+                    "smalti.credentials.master-key-file = \"" + masterKeyFile() + "\"",
                     "smalti.ring {",
                     "  size = " + plan.ringSize(),
                     "  replicas = " + plan.replicas(),
@@ -337,6 +352,85 @@ final class LocalCluster {
         } catch (IOException e) {
             save();
             throw new Smalti.Failure("cannot start node " + name + " with " + launcher + ": " + e.getMessage());
+        }
+    }
+
+    Path masterKeyFile() {
+        return dir.resolve("master.key");
+    }
+
+    Path credentialsDir() {
+        return dir.resolve("credentials");
+    }
+
+    /**
+     * Makes the local cluster's credentials on first use: a random master key file, the cluster CA (its key sealed
+     * under it) and an operator certificate for this user ({@code local-admin}, in {@code operator/}); renews that
+     * certificate when less than a day of it is left.
+     */
+    void ensureCredentials() {
+        try {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            if (!Files.exists(masterKeyFile())) {
+                io.smalti.credentials.MasterKey.writeNewSecret(masterKeyFile());
+            }
+            byte[] secret = io.smalti.credentials.MasterKey.readSecret(masterKeyFile());
+            io.smalti.credentials.ca.ClusterCa ca;
+            if (!io.smalti.credentials.ca.ClusterCa.exists(credentialsDir())) {
+                ca = io.smalti.credentials.ca.ClusterCa.create(credentialsDir(),
+                        io.smalti.credentials.MasterKey.create(credentialsDir(), secret), "smalti",
+                        io.smalti.credentials.ca.KeyAlgorithm.EC, Instant.now());
+            } else {
+                ClientTls existing = ClientTls.in(operatorDir(dir));
+                if (existing.exists() && validFor(existing.certificate(), Duration.ofDays(1))) {
+                    return;
+                }
+                ca = io.smalti.credentials.ca.ClusterCa.open(credentialsDir(),
+                        io.smalti.credentials.MasterKey.open(credentialsDir(), secret));
+            }
+            writeOperator(ca, operatorDir(dir), "local-admin", io.smalti.credentials.ca.Identity.OPERATOR);
+        } catch (IOException | io.smalti.credentials.CredentialsException e) {
+            throw new Smalti.Failure("cannot prepare the local cluster's credentials in " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** Issues an operator (or viewer) certificate straight from the CA and writes it, its key and the CA into {@code out}. */
+    static void writeOperator(io.smalti.credentials.ca.ClusterCa ca, Path out, String name, String role) {
+        java.security.KeyPair pair = io.smalti.credentials.ca.KeyAlgorithm.EC.generate();
+        java.security.cert.X509Certificate cert = ca.issue(new io.smalti.credentials.ca.Identity(role, name, "", List.of()),
+                pair.getPublic(), Duration.ofDays(30), Instant.now());
+        writeIdentity(out, io.smalti.credentials.ca.Pem.certificate(cert), io.smalti.credentials.ca.Pem.privateKey(pair.getPrivate()),
+                io.smalti.credentials.ca.Pem.certificate(ca.certificate()));
+    }
+
+    /** Writes an operator identity (the key 0600, the directory 0700). */
+    static void writeIdentity(Path out, String certPem, String keyPem, String caPem) {
+        io.smalti.credentials.Files2.writePrivate(out.resolve(ClientTls.KEY_FILE), keyPem.getBytes(StandardCharsets.US_ASCII));
+        io.smalti.credentials.Files2.writePrivate(out.resolve(ClientTls.CERT_FILE), certPem.getBytes(StandardCharsets.US_ASCII));
+        io.smalti.credentials.Files2.writePrivate(out.resolve(ClientTls.CA_FILE), caPem.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static boolean validFor(Path certFile, Duration margin) {
+        try {
+            java.security.cert.X509Certificate c = io.smalti.credentials.ca.Pem.parseCertificate(Files.readAllBytes(certFile));
+            return c.getNotAfter().toInstant().isAfter(Instant.now().plus(margin));
+        } catch (IOException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** Gives a node its copy of the cluster CA (certificate, sealed key, key parameters). */
+    private void copyCa(Path nodeCredentials) throws IOException {
+        Files.createDirectories(nodeCredentials);
+        Files.setPosixFilePermissions(nodeCredentials, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        for (String f : List.of(io.smalti.credentials.ca.ClusterCa.CERTIFICATE_FILE, io.smalti.credentials.ca.ClusterCa.KEY_FILE,
+                io.smalti.credentials.MasterKey.PARAMS_FILE)) {
+            Path from = credentialsDir().resolve(f);
+            Path to = nodeCredentials.resolve(f);
+            if (!Files.exists(to) || !java.util.Arrays.equals(Files.readAllBytes(from), Files.readAllBytes(to))) {
+                io.smalti.credentials.Files2.writePrivate(to, Files.readAllBytes(from));
+            }
         }
     }
 
@@ -417,7 +511,7 @@ final class LocalCluster {
      * others, which are stopping too. Best effort: a cluster that cannot be told still stops.
      */
     private void announceStop(List<String> names) {
-        ApiClient api = new ApiClient(Duration.ofSeconds(5));
+        ApiClient api = client(Duration.ofSeconds(5));
         for (Node target : nodes.stream().filter(n -> names.contains(n.name())).toList()) {
             for (Node via : running()) {
                 try {

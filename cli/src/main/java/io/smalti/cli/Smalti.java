@@ -15,11 +15,13 @@ import picocli.CommandLine.Option;
                 CallCommand.class, CastCommand.class, GroupsCommand.class, AttrsCommand.class, DebugCommand.class,
                 DeployCommand.class, PsCommand.class, DestroyCommand.class, ScaleCommand.class, TypesCommand.class,
                 BundlesCommand.class, NodeCommand.class,
-                KeysCommand.class, BundleCommand.class,
+                KeysCommand.class, BundleCommand.class, OperatorCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Run a node agent in the foreground with: smalti node start --help", "",
                 "Commands that talk to a node use --node URL, else $SMALTI_NODE, else the first running node "
-                        + "of the local cluster (smalti cluster up), else http://127.0.0.1:7380."})
+                        + "of the local cluster (smalti cluster up), else https://127.0.0.1:7380.",
+                "They present an operator certificate: --cert/--key/--ca, else the configuration directory's "
+                        + "(~/.config/smalti), else the local cluster's."})
 public final class Smalti {
 
     public static void main(String[] args) {
@@ -68,6 +70,15 @@ public final class Smalti {
         @Option(names = "--state-dir", paramLabel = "DIR", description = "Local cluster state directory.")
         Path stateDir;
 
+        @Option(names = "--cert", paramLabel = "FILE", description = "Operator certificate (PEM); default: see docs/cli.md.")
+        Path cert;
+
+        @Option(names = "--key", paramLabel = "FILE", description = "Its private key (PEM, PKCS#8).")
+        Path key;
+
+        @Option(names = "--ca", paramLabel = "FILE", description = "The cluster CA certificate (default: ca.pem beside --cert).")
+        Path ca;
+
         @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "5s", converter = DurationConverter.class,
                 description = "How long to wait for each node to answer: seconds, or with a unit (500ms, 5s, 2m); "
                         + "default: ${DEFAULT-VALUE}.")
@@ -83,11 +94,16 @@ public final class Smalti {
                 return env;
             }
             Optional<String> local = LocalCluster.at(stateDir).firstRunningApiUrl();
-            return local.orElse("http://127.0.0.1:7380");
+            return local.orElse("https://127.0.0.1:7380");
         }
 
         ApiClient client() {
-            return new ApiClient(timeout);
+            return client(timeout);
+        }
+
+        /** A client with these options' certificate and another timeout. */
+        ApiClient client(Duration timeout) {
+            return new ApiClient(timeout, ClientTls.resolve(cert, key, ca, stateDir));
         }
     }
 

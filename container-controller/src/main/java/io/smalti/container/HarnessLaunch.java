@@ -82,7 +82,7 @@ public final class HarnessLaunch {
         ObjectNode root = JSON.createObjectNode();
         root.put("component", spec.instance());
         root.putObject("hub").put("host", hubHost).put("port", spec.hubPort())
-                .put("certificate", spec.hubCertificatePem());
+                .put("certificate", spec.hubCertificatePem()).put("token", spec.enrolToken());
         var command = root.putArray("command");
         spec.manifest().run().command().forEach(command::add);
         ObjectNode env = root.putObject("environment");

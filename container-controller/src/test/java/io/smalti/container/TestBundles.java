@@ -40,7 +40,7 @@ public final class TestBundles {
     }
 
     public static ContainerSpec spec(String id, Path bundle, String pem) throws IOException {
-        return new ContainerSpec(id, bundle, manifest(bundle), "127.0.0.1", 7390, pem, Map.of("TEST_VAR", "yes"),
+        return new ContainerSpec(id, bundle, manifest(bundle), "127.0.0.1", 7390, pem, "unused-token", Map.of("TEST_VAR", "yes"),
                 Duration.ofSeconds(2));
     }
 

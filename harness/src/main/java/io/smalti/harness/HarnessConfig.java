@@ -27,7 +27,7 @@ public final class HarnessConfig {
     private static final Pattern COMPONENT_ID = Pattern.compile("[0-9a-f]{40}");
     private static final Set<String> TOP_FIELDS = Set.of("component", "hub", "command", "environment",
             "directory", "socket", "graceMillis", "maxFrame", "reconnect", "groups", "hubLeaseMillis");
-    private static final Set<String> HUB_FIELDS = Set.of("host", "port", "certificate", "certificateFile");
+    private static final Set<String> HUB_FIELDS = Set.of("host", "port", "certificate", "certificateFile", "token");
     private static final Set<String> RECONNECT_FIELDS = Set.of("initialMillis", "maxMillis");
     /**
      * Default hub lease: with the component's grace (5 s by default) the instance stops within 60 s of losing
@@ -41,6 +41,7 @@ public final class HarnessConfig {
     private final String hubHost;
     private final int hubPort;
     private final X509Certificate hubCertificate;
+    private final String enrolToken;
     private final List<String> command;
     private final Map<String, String> environment;
     private final Path directory;
@@ -53,7 +54,7 @@ public final class HarnessConfig {
     private final long hubLeaseMillis;
 
     private HarnessConfig(String component, String hubHost, int hubPort, X509Certificate hubCertificate,
-            List<String> command, Map<String, String> environment, Path directory, Path socket,
+            String enrolToken, List<String> command, Map<String, String> environment, Path directory, Path socket,
             long graceMillis, int maxFrame, long reconnectInitialMillis, long reconnectMaxMillis, List<String> groups,
             long hubLeaseMillis) {
         this.groups = List.copyOf(groups);
@@ -62,6 +63,7 @@ public final class HarnessConfig {
         this.hubHost = hubHost;
         this.hubPort = hubPort;
         this.hubCertificate = hubCertificate;
+        this.enrolToken = enrolToken;
         this.command = List.copyOf(command);
         this.environment = Map.copyOf(environment);
         this.directory = directory;
@@ -108,6 +110,11 @@ public final class HarnessConfig {
             throw new ConfigException("hub.port", "missing");
         }
         X509Certificate certificate = certificate(hub);
+        String token = optionalText(hub, "token", "hub.token");
+        if (token == null || token.isBlank()) {
+            throw new ConfigException("hub.token", "missing: the one-time token this harness redeems at its hub for its "
+                    + "own certificate (the node puts it in the configuration it starts the harness with)");
+        }
 
         Object commandValue = root.get("command");
         if (commandValue == null) {
@@ -196,7 +203,7 @@ public final class HarnessConfig {
                 throw new ConfigException("reconnect.maxMillis", "smaller than reconnect.initialMillis (" + initial + ")");
             }
         }
-        return new HarnessConfig(component, host, port, certificate, command, environment, directory,
+        return new HarnessConfig(component, host, port, certificate, token, command, environment, directory,
                 socket.toAbsolutePath(), grace, maxFrame, initial, max, groups, lease);
     }
 
@@ -376,9 +383,14 @@ public final class HarnessConfig {
         return hubPort;
     }
 
-    /** The hub's TLS certificate: the only one trusted for the hub connection. */
+    /** The cluster CA's certificate: the hub's certificate must be a node certificate it issued. */
     public X509Certificate hubCertificate() {
         return hubCertificate;
+    }
+
+    /** The one-time token redeemed (once) for this harness's own certificate. */
+    public String enrolToken() {
+        return enrolToken;
     }
 
     public List<String> command() {

@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * {
  *   "component": "<40 lowercase hex digits>",                      required
  *   "hub": {"host": "127.0.0.1", "port": 7390,                     required
- *           "certificate": "<PEM>" | "certificateFile": "/path"},  one of the two: the hub's pinned TLS certificate
+ *           "certificate": "<PEM>" | "certificateFile": "/path",   one of the two: the cluster CA certificate
+ *           "token": "<one-time token>"},          redeemed once at the hub for this harness's own certificate
  *   "command": ["java", "-cp", "...", "io.smalti.examples.echo.Echo"],   required
  *   "environment": {"K": "V"},              added to the harness's environment for the component
  *   "directory": "/working/dir",            the component's working directory
@@ -35,7 +36,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Exit status: the component's (128 + signal if a signal killed it); 2 for a bad configuration or
  * argument (one line on standard error naming the field); 3 when the hub cannot be reached within 30 s at
- * first start or refuses the protocol version; 4 when the harness fenced its instance (no hub session for
+ * first start, refuses the protocol version or the enrolment token; 4 when the harness fenced its instance (no hub session for
  * hubLeaseMillis: the component is stopped as on SIGTERM); 127 when the command cannot be started. SIGTERM
  * and SIGINT send the component Terminate and kill it after graceMillis; a second signal kills it at once.
  */

@@ -22,7 +22,14 @@ import io.netty.handler.ssl.SslProvider;
 import io.smalti.protocol.hub.Error;
 import io.smalti.protocol.hub.Frame;
 import io.smalti.protocol.hub.Hello;
+import java.io.ByteArrayInputStream;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +38,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the harness connected to its hub: TLS to the pinned hub certificate, Hello/Welcome, then relaying
+ * Keeps the harness connected to its hub: enrols once (redeems its one-time token for its own certificate), then
+ * mutual TLS with the cluster CA, Hello/Welcome, renewal at two thirds of the certificate's life, and relaying
  * through the {@link Relay}; on loss, reconnects with exponential back-off (with jitter) until a session
  * starts again or the {@link HubLease} runs out. Then it stops trying and has the harness fence its instance
  * (its node is lost; the cluster has started the instance elsewhere). Confined to the harness's event loop.
@@ -53,7 +61,15 @@ final class HubConnector {
     private final EventLoop loop;
     private final Transport transport;
     private final SslProvider provider = sslProvider();
-    private final SslContext ssl;
+    /** For the enrolment connection: no client certificate yet. */
+    private final SslContext enrolSsl;
+    /** With this harness's own certificate, once enrolled; rebuilt on renewal (new connections use the newest). */
+    private SslContext ssl;
+    private KeyPair keys;
+    private X509Certificate own;
+    /** The key pair of a renewal asked for and not answered yet. */
+    private KeyPair renewing;
+    private long renewals;
     private final String agent;
     private final CompletableFuture<Void> firstSession = new CompletableFuture<>();
     private final HubLease lease;
@@ -76,14 +92,85 @@ final class HubConnector {
         this.loop = loop;
         this.transport = transport;
         this.agent = agent;
-        // Trust exactly the configured certificate. The hub's development certificate is self-signed and
-        // pinned, so the host name it was issued for does not matter: hostname verification is off.
-        this.ssl = SslContextBuilder.forClient()
+        // Trust node certificates of the configured cluster CA. The harness reaches its hub by an address (loopback,
+        // the node bridge) that need not be among the certificate's names, and the CA issues node certificates only
+        // to nodes: hostname verification is off, the subject is checked instead.
+        this.enrolSsl = SslContextBuilder.forClient()
                 .sslProvider(provider)
-                .trustManager(pinned(config))
+                .trustManager(new CaTrustManager(config.hubCertificate()))
                 .endpointIdentificationAlgorithm(null)
                 .build();
         this.backoff = config.reconnectInitialMillis();
+    }
+
+    /** A client context with this harness's own key and certificate. */
+    private SslContext withOwnCertificate() throws SSLException {
+        return SslContextBuilder.forClient()
+                .sslProvider(provider)
+                .keyManager(keys.getPrivate(), own, config.hubCertificate())
+                .trustManager(new CaTrustManager(config.hubCertificate()))
+                .endpointIdentificationAlgorithm(null)
+                .build();
+    }
+
+    static KeyPair newKeyPair() {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec("secp256r1"));
+            return g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot make the harness's key pair: " + e, e);
+        }
+    }
+
+    /** Takes a certificate the hub sent (enrolment or renewal) for {@code pair}; schedules its renewal. */
+    private void certified(io.smalti.protocol.hub.Enrolled enrolled, KeyPair pair) throws CertificateException, SSLException {
+        X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(enrolled.getCertificate().toByteArray()));
+        if (!cert.getPublicKey().equals(pair.getPublic())) {
+            throw new CertificateException("the hub sent a certificate for another key");
+        }
+        keys = pair;
+        own = cert;
+        ssl = withOwnCertificate();
+        long life = Math.max(1000, enrolled.getNotAfterMs() - System.currentTimeMillis());
+        long generation = ++renewals;
+        // Renewed at two thirds of what is left of its life: the session stays; later connections use the new one.
+        loop.schedule(() -> renew(generation), life * 2 / 3, TimeUnit.MILLISECONDS);
+    }
+
+    /** Asks the hub, over the current session, for a new certificate; retried every 10 s until answered. */
+    private void renew(long generation) {
+        if (stopped || generation != renewals) {
+            return;
+        }
+        Channel c = channel;
+        if (c == null || !c.isActive()) {
+            loop.schedule(() -> renew(generation), 1, TimeUnit.SECONDS);
+            return;
+        }
+        renewing = newKeyPair();
+        c.writeAndFlush(Frames.encode(c.alloc(), Frame.newBuilder().setRenew(io.smalti.protocol.hub.Renew.newBuilder()
+                .setPublicKey(com.google.protobuf.ByteString.copyFrom(renewing.getPublic().getEncoded()))).build()));
+        loop.schedule(() -> renew(generation), 10, TimeUnit.SECONDS);
+    }
+
+    /** A frame from the hub on a session that is the harness's own (a renewed certificate), not the component's. */
+    private void renewed(ByteBuf frame) {
+        try {
+            io.smalti.protocol.hub.Enrolled e = Frames.decode(frame).getEnrolled();
+            if (renewing == null) {
+                log.warn("the hub sent a certificate nobody asked for; ignored");
+                return;
+            }
+            certified(e, renewing);
+            renewing = null;
+            log.info("certificate renewed, valid until {}", own.getNotAfter().toInstant());
+        } catch (InvalidProtocolBufferException | CertificateException | SSLException e) {
+            log.warn("cannot use the renewed certificate (keeping the current one): {}", e.getMessage());
+        } finally {
+            frame.release();
+        }
     }
 
     /**
@@ -93,14 +180,6 @@ final class HubConnector {
      */
     static SslProvider sslProvider() {
         return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
-    }
-
-    private static PinnedTrustManager pinned(HarnessConfig config) throws SSLException {
-        try {
-            return new PinnedTrustManager(config.hubCertificate());
-        } catch (CertificateException e) {
-            throw new SSLException("hub certificate: " + e.getMessage(), e);
-        }
     }
 
     /**
@@ -140,7 +219,8 @@ final class HubConnector {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc(), config.hubHost(), config.hubPort()));
+                        SslContext context = own == null ? enrolSsl : ssl;
+                        ch.pipeline().addLast("tls", context.newHandler(ch.alloc(), config.hubHost(), config.hubPort()));
                         ch.pipeline().addLast("framing",
                                 new LengthFieldBasedFrameDecoder(config.maxFrame() + 4, 0, 4, 0, 0, true));
                         ch.pipeline().addLast("hub", new HubHandler());
@@ -210,12 +290,21 @@ final class HubConnector {
     private final class HubHandler extends ChannelInboundHandlerAdapter {
         private final FrameHeader header = new FrameHeader();
         private boolean welcomed;
+        private boolean enrolled;
+        private KeyPair enrolling;
         private String failure;
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof SslHandshakeCompletionEvent e) {
-                if (e.isSuccess()) {
+                if (e.isSuccess() && own == null) {
+                    // First connection: redeem the configuration's token for a certificate of a key made here.
+                    enrolling = newKeyPair();
+                    ctx.writeAndFlush(Frames.encode(ctx.alloc(), Frame.newBuilder().setEnroll(
+                            io.smalti.protocol.hub.Enroll.newBuilder().setToken(config.enrolToken())
+                                    .setPublicKey(com.google.protobuf.ByteString.copyFrom(enrolling.getPublic().getEncoded())))
+                            .build()));
+                } else if (e.isSuccess()) {
                     Frame hello = Frame.newBuilder()
                             .setHello(Hello.newBuilder().setVersion(Frames.VERSION).setComponent(config.component())
                                     .setAgent(agent))
@@ -238,12 +327,27 @@ final class HubConnector {
                 return;
             }
             if (welcomed) {
-                relay.fromHub(frame, header);
+                if (header.body == Frame.BodyCase.ENROLLED.getNumber()) {
+                    renewed(frame);
+                } else {
+                    relay.fromHub(frame, header);
+                }
                 return;
             }
             try {
                 Frame first = Frames.decode(frame);
                 switch (first.getBodyCase()) {
+                    case ENROLLED -> {
+                        try {
+                            certified(first.getEnrolled(), enrolling);
+                            enrolled = true;
+                            log.info("enrolled: certificate {} valid until {}", own.getSubjectX500Principal(),
+                                    own.getNotAfter().toInstant());
+                        } catch (CertificateException | SSLException | RuntimeException e) {
+                            failure = "cannot use the certificate the hub issued: " + e.getMessage();
+                        }
+                        ctx.close();
+                    }
                     case WELCOME -> {
                         if (stopped) {
                             ctx.close(); // fenced (or stopping) while this connection was being made
@@ -261,7 +365,10 @@ final class HubConnector {
                     case ERROR -> {
                         Error error = first.getError();
                         failure = "hub refused the harness: " + error.getCode() + " " + error.getMessage();
-                        if (error.getCode() == Error.Code.UNSUPPORTED_VERSION && !firstSession.isDone()) {
+                        // A refused token cannot get better by retrying: it is used up, expired or not this node's.
+                        boolean fatal = error.getCode() == Error.Code.UNSUPPORTED_VERSION
+                                || (own == null && error.getCode() == Error.Code.UNAUTHENTICATED);
+                        if (fatal && !firstSession.isDone()) {
                             firstSession.completeExceptionally(new RefusedException(failure));
                         }
                         ctx.close();
@@ -307,6 +414,8 @@ final class HubConnector {
                     checkLease();
                     failed("hub connection lost");
                 }
+            } else if (enrolled && !stopped) {
+                attempt(); // enrolled: connect again at once, now with the certificate
             } else if (!firstSession.isCompletedExceptionally()) {
                 failed(failure != null ? failure : "hub closed the connection before Welcome");
             }

@@ -280,6 +280,11 @@ final class Relay {
             refuse(frame, header, local, Error.Code.BAD_REQUEST, "Hello was already received on this connection", true);
             return;
         }
+        if (body == Frame.BodyCase.ENROLL || body == Frame.BodyCase.RENEW || body == Frame.BodyCase.ENROLLED) {
+            // Certificates are between the harness and its hub: a component neither gets nor renews one.
+            refuse(frame, header, local, Error.Code.FORBIDDEN, body + " is for harnesses, not components");
+            return;
+        }
         Channel to = hub;
         if (to == null || !to.isActive()) {
             refuse(frame, header, local, Error.Code.UNAVAILABLE, "hub connection lost; reconnecting");

@@ -35,7 +35,7 @@ class HarnessConfigTest {
     private ObjectNode valid() {
         ObjectNode root = json.createObjectNode();
         root.put("component", ID);
-        root.putObject("hub").put("host", "127.0.0.1").put("port", 7390).put("certificate", pem);
+        root.putObject("hub").put("host", "127.0.0.1").put("port", 7390).put("certificate", pem).put("token", "a-token");
         root.putArray("command").add("true");
         return root;
     }

@@ -1,13 +1,13 @@
 package io.smalti.harness;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
-import io.netty.handler.ssl.util.SelfSignedCertificate;
 import io.smalti.protocol.hub.Call;
 import io.smalti.protocol.hub.Error;
 import io.smalti.protocol.hub.Frame;
@@ -20,6 +20,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(60)
 class HarnessProcessTest {
     private static final String ID = "89abcdef0123456789abcdef0123456789abcdef";
-    private static SelfSignedCertificate certificate;
+    private static java.nio.file.Path caDir;
 
     @TempDir
     Path dir;
@@ -42,13 +43,13 @@ class HarnessProcessTest {
     private final ObjectMapper json = new ObjectMapper();
 
     @BeforeAll
-    static void certificate() throws Exception {
-        certificate = new SelfSignedCertificate("hub");
+    static void caDir() throws Exception {
+        caDir = java.nio.file.Files.createTempDirectory("harness-test-ca");
     }
 
     @BeforeEach
     void startHub() throws Exception {
-        hub = new HubStub(certificate);
+        hub = new HubStub(caDir);
     }
 
     @AfterEach
@@ -72,7 +73,7 @@ class HarnessProcessTest {
     private ObjectNode config() {
         ObjectNode root = json.createObjectNode();
         root.put("component", ID);
-        root.putObject("hub").put("host", "127.0.0.1").put("port", hub.port).put("certificate", hub.pem);
+        root.putObject("hub").put("host", "127.0.0.1").put("port", hub.port).put("certificate", hub.pem).put("token", hub.token());
         root.putArray("command").add(java()).add("-Xmx64m").add("-XX:+UseSerialGC").add("-XX:TieredStopAtLevel=1").add("-cp").add(classpath())
                 .add(TestComponent.class.getName());
         root.put("socket", dir.resolve("c.sock").toString());
@@ -216,6 +217,35 @@ class HarnessProcessTest {
     }
 
     @Test
+    void enrolsWithItsTokenThenSpeaksWithItsOwnCertificateAndRenewsItWithoutDroppingTheSession() throws Exception {
+        hub.lifetime = Duration.ofSeconds(3); // renewed at two thirds: about every 2 s
+        ObjectNode config = config();
+        start(config);
+        HubStub.Conn conn = connected();
+        assertNotNull(conn.certificate, "the Hello came with a client certificate");
+        conn.certificate.verify(hub.ca.certificate().getPublicKey());
+        // Two renewals on the same connection; calls keep going through it.
+        for (int i = 0; i < 2; i++) {
+            Object renewedOn = hub.renewals.poll(10, TimeUnit.SECONDS);
+            assertEquals(conn.channel, renewedOn, "renewal " + (i + 1) + " on the session's own connection");
+            conn.send(call(200 + i, "echo", "after renewal " + i));
+            Frame reply = conn.next();
+            assertEquals(200 + i, reply.getCorrelation(), reply.toString());
+        }
+        assertTrue(conn.channel.isActive(), "the session survived both renewals");
+        assertTrue(stderr().contains("certificate renewed"), stderr());
+    }
+
+    @Test
+    void aRefusedTokenEndsTheHarnessWithStatus3() throws Exception {
+        ObjectNode config = config();
+        ((ObjectNode) config.get("hub")).put("token", "not-a-token-the-hub-made");
+        start(config);
+        assertEquals(3, exit(40), stderr());
+        assertTrue(stderr().contains("the token is not valid"), stderr());
+    }
+
+    @Test
     void reconnectsAndReplaysRegistrations() throws Exception {
         start(config());
         HubStub.Conn first = connected();
@@ -278,15 +308,16 @@ class HarnessProcessTest {
     @Test
     void aHubPresentingAnotherCertificateIsRefused() throws Exception {
         ObjectNode config = config();
-        // The harness trusts only the configured certificate; the stub presents its own.
-        ((ObjectNode) config.get("hub")).put("certificate", Files.readString(new SelfSignedCertificate("not-the-hub").certificate().toPath()));
+        // The harness trusts node certificates of its configured CA; the stub's is from another cluster's CA.
+        ((ObjectNode) config.get("hub")).put("certificate", io.smalti.credentials.ca.Pem.certificate(
+                HubStub.testCa(java.nio.file.Files.createTempDirectory("other-ca")).certificate()));
         start(config);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!stderr().contains("is not the one this harness was configured with") && System.nanoTime() < deadline) {
+        while (!stderr().contains("was not issued by this harness's cluster CA") && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
         assertTrue(stderr().contains("TLS handshake with the hub failed"), stderr());
-        assertTrue(stderr().contains("is not the one this harness was configured with"), stderr());
+        assertTrue(stderr().contains("was not issued by this harness's cluster CA"), stderr());
         assertFalse(stderr().contains("connected to hub"), stderr());
         assertFalse(stderr().contains("component started"), stderr());
         assertTrue(harness.isAlive(), "the harness keeps trying (the hub may be replaced) until its first-connect deadline");

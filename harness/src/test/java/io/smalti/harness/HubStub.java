@@ -14,7 +14,6 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.util.SelfSignedCertificate;
 import io.smalti.protocol.hub.Frame;
 import io.smalti.protocol.hub.Welcome;
 import java.util.List;
@@ -25,12 +24,18 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
-/** A TLS hub for the end-to-end tests: answers Hello, queues what harnesses send, sends frames on demand. */
+/**
+ * A TLS hub for the end-to-end tests, with a cluster CA of its own: enrols a harness (a token it made, redeemed once,
+ * for a certificate of the harness's key), answers Hello (recording the client certificate), renews certificates,
+ * queues what harnesses send, sends frames on demand.
+ */
 final class HubStub implements AutoCloseable {
     /** One harness connection. */
     static final class Conn {
         final Channel channel;
         final Frame hello;
+        /** The client certificate the harness presented with its Hello, or null. */
+        volatile java.security.cert.X509Certificate certificate;
         final BlockingQueue<Frame> received = new LinkedBlockingQueue<>();
         final CompletableFuture<Void> closed = new CompletableFuture<>();
 
@@ -54,6 +59,12 @@ final class HubStub implements AutoCloseable {
 
     final String pem;
     final int port;
+    final io.smalti.credentials.ca.ClusterCa ca;
+    /** Lifetime of the certificates this stub issues (short, to see renewals). */
+    volatile java.time.Duration lifetime = java.time.Duration.ofHours(1);
+    /** Renew frames received, per connection order. */
+    final BlockingQueue<Channel> renewals = new LinkedBlockingQueue<>();
+    private final java.util.Set<String> tokens = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final BlockingQueue<Conn> connections = new LinkedBlockingQueue<>();
     /** Every connection accepted, for {@link #kill}. */
     private final List<Channel> accepted = new CopyOnWriteArrayList<>();
@@ -65,9 +76,16 @@ final class HubStub implements AutoCloseable {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final Channel server;
 
-    HubStub(SelfSignedCertificate cert) throws Exception {
-        pem = HarnessConfigTest.pem(cert);
-        SslContext ssl = SslContextBuilder.forServer(cert.certificate(), cert.privateKey()).build();
+    /** A CA in {@code dir}; the stub presents a node certificate of it. */
+    HubStub(java.nio.file.Path dir) throws Exception {
+        ca = testCa(dir);
+        pem = io.smalti.credentials.ca.Pem.certificate(ca.certificate());
+        java.security.KeyPair pair = io.smalti.credentials.ca.KeyAlgorithm.EC.generate();
+        java.security.cert.X509Certificate nodeCert = ca.issue(new io.smalti.credentials.ca.Identity("node", "n1", "n1",
+                List.of("127.0.0.1")), pair.getPublic(), java.time.Duration.ofHours(1), java.time.Instant.now());
+        SslContext ssl = SslContextBuilder.forServer(pair.getPrivate(), nodeCert, ca.certificate())
+                .clientAuth(io.netty.handler.ssl.ClientAuth.OPTIONAL)
+                .trustManager(io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE).build();
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childOption(io.netty.channel.ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -88,8 +106,26 @@ final class HubStub implements AutoCloseable {
                                 byte[] bytes = new byte[msg.readableBytes()];
                                 msg.readBytes(bytes);
                                 Frame frame = Frame.parseFrom(bytes);
+                                if (conn == null && frame.hasEnroll()) {
+                                    ctx.writeAndFlush(Frames.encode(ctx.alloc(), enrol(frame)))
+                                            .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+                                    return;
+                                }
+                                if (conn != null && frame.hasRenew()) {
+                                    renewals.add(ctx.channel());
+                                    conn.send(issued(conn.hello.getHello().getComponent(),
+                                            frame.getRenew().getPublicKey().toByteArray()));
+                                    return;
+                                }
                                 if (conn == null) {
                                     conn = new Conn(ctx.channel(), frame);
+                                    try {
+                                        conn.certificate = (java.security.cert.X509Certificate) ctx.pipeline()
+                                                .get(io.netty.handler.ssl.SslHandler.class).engine().getSession()
+                                                .getPeerCertificates()[0];
+                                    } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
+                                        conn.certificate = null;
+                                    }
                                     connections.add(conn);
                                     Frame answer = helloAnswer.apply(frame);
                                     conn.send(answer.toBuilder().setCorrelation(frame.getCorrelation()).build());
@@ -113,6 +149,52 @@ final class HubStub implements AutoCloseable {
                     }
                 }).bind("127.0.0.1", 0).sync().channel();
         port = ((java.net.InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    /** A new one-time token this stub redeems once. */
+    String token() {
+        String t = java.util.UUID.randomUUID().toString();
+        tokens.add(t);
+        return t;
+    }
+
+    private Frame enrol(Frame frame) {
+        if (!tokens.remove(frame.getEnroll().getToken())) {
+            return Frame.newBuilder().setCorrelation(frame.getCorrelation()).setError(io.smalti.protocol.hub.Error.newBuilder()
+                    .setCode(io.smalti.protocol.hub.Error.Code.UNAUTHENTICATED).setMessage("enrolment refused: the token is not valid")).build();
+        }
+        return issued(null, frame.getEnroll().getPublicKey().toByteArray());
+    }
+
+    private Frame issued(String component, byte[] publicKey) {
+        java.security.cert.X509Certificate c = ca.issue(new io.smalti.credentials.ca.Identity("harness",
+                component != null ? component : "0000000000000000000000000000000000000000", "n1", List.of()),
+                io.smalti.credentials.ca.Pem.parsePublicKey(publicKey), lifetime, java.time.Instant.now());
+        try {
+            return Frame.newBuilder().setEnrolled(io.smalti.protocol.hub.Enrolled.newBuilder()
+                    .setCertificate(com.google.protobuf.ByteString.copyFrom(c.getEncoded()))
+                    .setCaCertificate(com.google.protobuf.ByteString.copyFrom(ca.certificate().getEncoded()))
+                    .setNotAfterMs(c.getNotAfter().getTime())).build();
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A cluster CA in {@code dir} (made on first use, reused after). */
+    static io.smalti.credentials.ca.ClusterCa testCa(java.nio.file.Path dir) throws Exception {
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.file.Path key = dir.resolve("master.key");
+        if (!java.nio.file.Files.exists(key)) {
+            java.nio.file.Files.writeString(key, "harness tests' master key");
+            java.nio.file.Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        }
+        java.nio.file.Path caDir = dir.resolve("ca");
+        byte[] secret = io.smalti.credentials.MasterKey.readSecret(key);
+        if (io.smalti.credentials.ca.ClusterCa.exists(caDir)) {
+            return io.smalti.credentials.ca.ClusterCa.open(caDir, io.smalti.credentials.MasterKey.open(caDir, secret));
+        }
+        return io.smalti.credentials.ca.ClusterCa.create(caDir, io.smalti.credentials.MasterKey.create(caDir, secret),
+                "test", io.smalti.credentials.ca.KeyAlgorithm.EC, java.time.Instant.now());
     }
 
     Conn accept() throws InterruptedException {

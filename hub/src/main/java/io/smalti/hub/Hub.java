@@ -1,7 +1,7 @@
 package io.smalti.hub;
 
 import com.google.protobuf.ByteString;
-import io.smalti.hub.endpoint.DevCertificate;
+import io.smalti.hub.endpoint.HubTls;
 import io.smalti.hub.endpoint.HubEndpoint;
 import io.smalti.hub.records.HubKeys;
 import io.smalti.hub.records.HubRecords;
@@ -14,7 +14,6 @@ import io.smalti.protocol.hub.Frame;
 import io.smalti.protocol.hub.Location;
 import io.smalti.ring.cluster.ClusterMembers;
 import io.smalti.ring.vnode.VnodeClient;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -37,16 +36,16 @@ public final class Hub implements AutoCloseable {
     private final Router router;
     private final HubRecords records;
     private final HubEndpoint endpoint;
-    private final DevCertificate certificate;
+    private final HubTls tls;
     private final Session tool;
     private final ConcurrentHashMap<Long, CompletableFuture<Frame>> toolRequests = new ConcurrentHashMap<>();
     private final AtomicLong correlations = new AtomicLong();
 
-    private Hub(Router router, HubRecords records, HubEndpoint endpoint, DevCertificate certificate) {
+    private Hub(Router router, HubRecords records, HubEndpoint endpoint, HubTls tls) {
         this.router = router;
         this.records = records;
         this.endpoint = endpoint;
-        this.certificate = certificate;
+        this.tls = tls;
         this.tool = router.tool(new HarnessLink() {
             @Override
             public boolean send(Frame frame) {
@@ -68,13 +67,13 @@ public final class Hub implements AutoCloseable {
     }
 
     /**
-     * Starts the hub of this node: binds the harness endpoint (TLS with the node's development
-     * certificate, made in {@code dataDir} on first start) and the relay to other nodes' hubs.
+     * Starts the hub of this node: binds the harness endpoint (mutual TLS with certificates of the cluster CA,
+     * from {@code tls}) and the relay to other nodes' hubs.
      *
      * @throws IllegalStateException saying what could not start
      */
     public static Hub start(ActorSystem<?> system, VnodeClient client, ClusterMembers members, HubSettings settings,
-                            Path dataDir) {
+                            HubTls tls) {
         HubRecords records = new HubRecords(client);
         // This incarnation of the node: sessions are noted under it, so that the clean-up after an earlier
         // incarnation (removed from the cluster after this one joined) leaves them alone.
@@ -82,9 +81,8 @@ public final class Hub implements AutoCloseable {
         Router router = new Router(members.selfName(), incarnation, records, settings);
         router.useNodes(NodeRelay.start(system, members, router));
         system.systemActorOf(NodeLossWatcher.create(members, router), "hub-node-loss", org.apache.pekko.actor.typed.Props.empty());
-        DevCertificate cert = DevCertificate.loadOrCreate(dataDir, settings.host());
-        HubEndpoint endpoint = HubEndpoint.start(settings, cert, router);
-        return new Hub(router, records, endpoint, cert);
+        HubEndpoint endpoint = HubEndpoint.start(settings, tls, router);
+        return new Hub(router, records, endpoint, tls);
     }
 
     public Router router() {
@@ -106,9 +104,9 @@ public final class Hub implements AutoCloseable {
         return endpoint.address().getPort();
     }
 
-    /** The certificate harnesses of this node trust (PEM). */
+    /** The certificate harnesses of this node trust for their hub: the cluster CA's (PEM). */
     public String certificatePem() {
-        return certificate.certificatePem();
+        return tls.caPem();
     }
 
     /**

@@ -75,7 +75,7 @@ final class ComponentWiring {
     }
 
     static Components start(org.apache.pekko.actor.typed.ActorSystem<?> system, NodeSettings settings, VnodeClient client,
-                            RingView ringView, ClusterMembers members, Hub hub) {
+                            RingView ringView, ClusterMembers members, Hub hub, InstanceAgent.Enrolment enrolment) {
         Config c = settings.config().getConfig("smalti.components");
         ContainerSettings cs = containerSettings(settings);
         String hubHost = settings.hub().host();
@@ -88,8 +88,8 @@ final class ComponentWiring {
         options.add("-XX:SharedArchiveFile=" + archive);
         ContainerSettings plain = cs;
         cs = cs.withHarness(cs.javaExecutable(), cs.harnessClasspath(), options);
-        Thread maker = new Thread(() -> HarnessArchive.ensure(archive, plain, hubHost, hub.port(), hub.certificatePem()),
-                "harness-archive");
+        Thread maker = new Thread(() -> HarnessArchive.ensure(archive, plain, hubHost, hub.port(), hub.certificatePem(),
+                enrolment), "harness-archive");
         maker.setDaemon(true);
         maker.start();
         ContainerDriver driver = driver(settings, cs);
@@ -109,7 +109,7 @@ final class ComponentWiring {
                 c.getDuration("terminate-grace"), Duration.ofSeconds(1), Duration.ofMillis(500), Duration.ofSeconds(5));
         LOG.info("Component instances run on the {} driver{}", driver.name(), driver.isolates() ? "" : " (NO isolation)");
         Components components = Components.start(s, settings.name(), client, ringView, members, driver,
-                new InstanceAgent.HubAccess(hubHost, hub.port(), hub.certificatePem()), hub.router()::isConnected,
+                new InstanceAgent.HubAccess(hubHost, hub.port(), hub.certificatePem(), enrolment), hub.router()::isConnected,
                 (instance, endpoints, names) -> publishEndpoints(hub, instance, endpoints, names),
                 (instance, operation, timeout) -> checkHealth(hub, instance, operation, timeout),
                 new NodeLifecycle(Duration.ofSeconds(30)));

@@ -61,7 +61,8 @@ final class HarnessArchive {
      * those (JDK classes included: no second, relocated JDK archive beneath it). Blocks up to two minutes;
      * failures are logged (harnesses then start without the archive).
      */
-    static void ensure(Path archive, ContainerSettings settings, String hubHost, int hubPort, String certificatePem) {
+    static void ensure(Path archive, ContainerSettings settings, String hubHost, int hubPort, String certificatePem,
+                       io.smalti.component.instances.InstanceAgent.Enrolment enrolment) {
         if (Files.isRegularFile(archive)) {
             return;
         }
@@ -77,15 +78,20 @@ final class HarnessArchive {
             List<String> cmd = harnessCommand(settings, "-XX:DumpLoadedClassList=" + classList);
             ObjectMapper json = new ObjectMapper();
             ObjectNode config = json.createObjectNode();
-            config.put("component", Id.random(Category.INSTANCE, new SecureRandom()).toString());
-            config.putObject("hub").put("host", hubHost).put("port", hubPort).put("certificate", certificatePem);
+            String component = Id.random(Category.INSTANCE, new SecureRandom()).toString();
+            config.put("component", component);
+            // It enrols as a real harness does, so the archive holds the classes of enrolment and client TLS too.
+            config.putObject("hub").put("host", hubHost).put("port", hubPort).put("certificate", certificatePem)
+                    .put("token", enrolment.token(component));
             config.putArray("command").add("/bin/true");
             config.put("socket", archive.getParent().resolve("archive.sock").toString());
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try (OutputStream in = p.getOutputStream()) {
                 in.write(json.writeValueAsBytes(config));
             }
-            if (!finished(p, "lists its classes") || !Files.isRegularFile(classList)) {
+            boolean listed = finished(p, "lists its classes");
+            enrolment.revoke(component); // that harness is done: its certificate must not outlive it
+            if (!listed || !Files.isRegularFile(classList)) {
                 return;
             }
             // 2. The archive, with the same options (the JVM that maps it must match them) and class path.

@@ -2,7 +2,11 @@ package io.smalti.node;
 
 import io.smalti.hub.Hub;
 import io.smalti.hub.records.HubService;
+import io.smalti.node.api.ApiGuard;
 import io.smalti.node.api.RestApi;
+import io.smalti.node.security.ArteryTls;
+import io.smalti.node.security.NodeCredentials;
+import io.smalti.node.security.NodeHubTls;
 import io.smalti.protocol.cluster.NodeInfo;
 import io.smalti.ring.Ring;
 import io.smalti.ring.cluster.ClusterMembers;
@@ -30,7 +34,9 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.HttpsConnectionContext;
 import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
@@ -61,9 +67,18 @@ public final class NodeAgent {
     public static NodeAgent start(NodeSettings settings) {
         DataDirLock lock = DataDirLock.acquire(settings.dataDir());
         Instant startedAt = Instant.now();
+        // Credentials first: the cluster transport, the hub and the API all present this node's certificate.
+        NodeCredentials credentials;
+        try {
+            credentials = NodeCredentials.start(settings.security(), settings.name(), endpoints(settings),
+                    settings.dataDir());
+        } catch (RuntimeException e) {
+            lock.close();
+            throw new IllegalStateException("cannot start this node's credentials: " + e.getMessage(), e);
+        }
         RingView ringView = new RingView();
         NodeDirectory.View directory = new NodeDirectory.View();
-        String apiUrl = "http://" + settings.api().host() + ":" + settings.api().port();
+        String apiUrl = "https://" + hostInUrl(settings.api().host()) + ":" + settings.api().port();
         NodeInfo self = NodeInfo.newBuilder()
                 .setName(settings.name())
                 .setClusterAddress(settings.cluster().toString())
@@ -88,13 +103,19 @@ public final class NodeAgent {
                         "ring-manager"));
                 ctx.spawn(NodeDirectory.create(self, directory), "node-directory");
                 return Behaviors.empty();
-            }), settings.clusterName(), settings.config());
+            }), settings.clusterName(), org.apache.pekko.actor.setup.ActorSystemSetup.create(
+                    org.apache.pekko.actor.BootstrapSetup.create(settings.config()),
+                    org.apache.pekko.remote.artery.tcp.SSLEngineProviderSetup.create(sys -> new ArteryTls(credentials))));
         } catch (RuntimeException e) {
+            credentials.close();
             lock.close();
             throw new IllegalStateException("cannot start the cluster member on " + settings.cluster() + ": "
                     + rootMessage(e), e);
         }
         NodeAgent agent = new NodeAgent(settings, system, lock, startedAt);
+        // The credentials service outlives the actor system: the last instances are destroyed (and revoked) in it.
+        system.getWhenTerminated().thenRun(credentials::close);
+        NodeHubTls hubTls = new NodeHubTls(credentials, java.time.Clock.systemUTC());
         Vnodes started;
         try {
             // The guardian starts the framework as the actor system starts; it creates the journal schema.
@@ -106,23 +127,44 @@ public final class NodeAgent {
         }
         Hub hub;
         try {
-            hub = Hub.start(system, started.client(), members, settings.hub(), settings.dataDir());
+            hub = Hub.start(system, started.client(), members, settings.hub(), hubTls);
         } catch (IllegalStateException e) {
             agent.stop();
             throw e;
         }
         io.smalti.component.Components components;
         try {
-            components = ComponentWiring.start(system, settings, started.client(), ringView, members, hub);
+            components = ComponentWiring.start(system, settings, started.client(), ringView, members, hub,
+                    new io.smalti.component.instances.InstanceAgent.Enrolment() {
+                        @Override
+                        public String token(String instance) {
+                            return hubTls.token(instance);
+                        }
+
+                        @Override
+                        public void revoke(String instance) {
+                            hubTls.revoke(instance);
+                        }
+                    });
         } catch (RuntimeException e) {
             agent.stop();
             throw new IllegalStateException("cannot start the component agents: " + rootMessage(e), e);
         }
         io.smalti.node.controller.PeerView peers = watchPeers(system, members);
-        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, peers, startedAt);
+        ApiGuard guard = new ApiGuard(credentials.cluster(), apiHosts(settings.api().host()), settings.api().port(),
+                credentials::revoked);
+        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, peers, startedAt,
+                guard, credentials, hubTls);
         ServerBinding binding;
         try {
-            binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port())
+            // Each connection takes the node's current certificate; a client certificate is required.
+            HttpsConnectionContext https = ConnectionContext.httpsServer(() -> {
+                javax.net.ssl.SSLEngine engine = credentials.current().context().createSSLEngine();
+                engine.setUseClientMode(false);
+                engine.setNeedClientAuth(true);
+                return engine;
+            });
+            binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port()).enableHttps(https)
                     .bind(api.routes()).toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (InterruptedException | ExecutionException | TimeoutException e) {
             agent.stop();
@@ -175,6 +217,30 @@ public final class NodeAgent {
         });
         system.getWhenTerminated().thenRun(lock::close);
         return agent;
+    }
+
+    /** The names this node's certificate is for: its cluster, API and hub addresses (loopback ones with localhost). */
+    static List<String> endpoints(NodeSettings s) {
+        java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>();
+        for (String h : List.of(s.cluster().host(), s.api().host(), s.hub().host())) {
+            names.addAll(apiHosts(h));
+        }
+        return List.copyOf(names);
+    }
+
+    /** The names a client may use for {@code host}: itself, and localhost and 127.0.0.1 for a loopback address. */
+    static java.util.Set<String> apiHosts(String host) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        names.add(host);
+        if (host.equals("localhost") || host.startsWith("127.") || host.equals("::1")) {
+            names.add("localhost");
+            names.add("127.0.0.1".equals(host) || !host.startsWith("127.") ? "127.0.0.1" : host);
+        }
+        return names;
+    }
+
+    private static String hostInUrl(String host) {
+        return host.contains(":") ? "[" + host + "]" : host;
     }
 
     /** Other nodes' life-cycles as this node sees them (offline while unreachable, failed after 30 s), every second. */

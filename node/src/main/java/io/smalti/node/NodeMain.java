@@ -52,6 +52,14 @@ public final class NodeMain implements Callable<Integer> {
             description = "Container driver for component instances (smalti.components.driver).")
     String driver;
 
+    @Option(names = "--master-key-file", paramLabel = "FILE",
+            description = "The cluster's master key file, mode 0600 (smalti.credentials.master-key-file).")
+    Path masterKeyFile;
+
+    @Option(names = "--credentials-dir", paramLabel = "DIR",
+            description = "This node's copy of the cluster CA (smalti.credentials.dir; default <data-dir>/credentials).")
+    Path credentialsDir;
+
     @Option(names = "--join", paramLabel = "HOST:PORT",
             description = "A node to join, by its cluster address; repeatable (smalti.node.seeds).")
     List<String> join = new ArrayList<>();
@@ -72,7 +80,7 @@ public final class NodeMain implements Callable<Integer> {
             return 2;
         }
         NodeSettings s = agent.settings();
-        log.info("Smalti {} node {} started: cluster {}, API http://{}, data {}, journal {}, seeds {}",
+        log.info("Smalti {} node {} started: cluster {}, API https://{}, data {}, journal {}, seeds {}",
                 NodeAgent.VERSION, s.name(), s.cluster(), s.api(), s.dataDir(), s.journal(),
                 s.seeds().isEmpty() ? "none (forming a new cluster)" : s.seeds());
         agent.whenTerminated().toCompletableFuture().join();
@@ -101,6 +109,13 @@ public final class NodeMain implements Callable<Integer> {
         }
         if (apiPort != null) {
             c = c.withValue("smalti.node.api.port", ConfigValueFactory.fromAnyRef(apiPort));
+        }
+        if (masterKeyFile != null) {
+            c = c.withValue("smalti.credentials.master-key-file",
+                    ConfigValueFactory.fromAnyRef(masterKeyFile.toAbsolutePath().toString()));
+        }
+        if (credentialsDir != null) {
+            c = c.withValue("smalti.credentials.dir", ConfigValueFactory.fromAnyRef(credentialsDir.toAbsolutePath().toString()));
         }
         if (driver != null) {
             c = c.withValue("smalti.components.driver", ConfigValueFactory.fromAnyRef(driver));

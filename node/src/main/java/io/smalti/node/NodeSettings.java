@@ -23,7 +23,7 @@ import java.util.List;
  */
 public record NodeSettings(String clusterName, String name, Path dataDir, HostPort cluster, List<HostPort> seeds,
                            HostPort api, RingSettings ring, VnodeSettings vnode, String journal, Duration leaveHandoffTimeout,
-                           HubSettings hub, Config config) {
+                           HubSettings hub, io.smalti.node.security.SecuritySettings security, Config config) {
 
     /** A host and TCP port. */
     public record HostPort(String host, int port) {
@@ -142,8 +142,9 @@ public record NodeSettings(String clusterName, String name, Path dataDir, HostPo
                 .withValue("pekko.coordinated-shutdown.phases.before-cluster-shutdown.timeout",
                         ConfigValueFactory.fromAnyRef(s.getDuration("node.leave-handoff-timeout").plusSeconds(10)));
         HubSettings hub = hubSettings(s.getConfig("hub"));
+        io.smalti.node.security.SecuritySettings security = io.smalti.node.security.SecuritySettings.from(s, dataDir);
         return new NodeSettings(clusterName, name, dataDir, cluster, List.copyOf(seeds), api, ring, vnode, journal,
-                s.getDuration("node.leave-handoff-timeout"), hub,
+                s.getDuration("node.leave-handoff-timeout"), hub, security,
                 pekko.withFallback(journalConfig).withFallback(c).resolve());
     }
 
@@ -162,7 +163,11 @@ public record NodeSettings(String clusterName, String name, Path dataDir, HostPo
         if (ioThreads < 0 || ioThreads > 256) {
             throw new IllegalArgumentException("smalti.hub.io-threads must be 0 (half the processors) .. 256, got " + ioThreads);
         }
+        java.time.Duration hello = h.getDuration("hello-timeout");
+        if (hello.compareTo(java.time.Duration.ofMillis(100)) < 0 || hello.compareTo(java.time.Duration.ofMinutes(5)) > 0) {
+            throw new IllegalArgumentException("smalti.hub.hello-timeout must be 100ms..5m, got " + hello);
+        }
         return new HubSettings(at.host(), at.port(), (int) maxFrame, h.getDuration("default-timeout"), (int) high, (int) low,
-                h.getDuration("terminate-grace"), h.getDuration("group-cache-ttl"), ioThreads);
+                h.getDuration("terminate-grace"), h.getDuration("group-cache-ttl"), ioThreads, hello);
     }
 }

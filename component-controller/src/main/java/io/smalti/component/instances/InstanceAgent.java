@@ -56,8 +56,21 @@ public final class InstanceAgent implements AutoCloseable {
     private static final long USAGE_CPU_STEP_NANOS = 1_000_000_000L;
     private static final long USAGE_RECORD_AT_LEAST_MILLIS = 60_000;
 
-    /** How the harness of an instance reaches this node's hub. */
-    public record HubAccess(String host, int port, String certificatePem) {}
+    /**
+     * How the harness of an instance reaches this node's hub: the address, the CA certificate it trusts, and the
+     * node's certificate manager, which makes each instance's one-time token and revokes its certificates when the
+     * instance is destroyed.
+     */
+    public record HubAccess(String host, int port, String certificatePem, Enrolment enrolment) {}
+
+    /** Certificates of instances, as the node's credentials service keeps them. Thread-safe; calls may block briefly. */
+    public interface Enrolment {
+        /** A one-time token the harness of {@code instance} redeems for its certificate. */
+        String token(String instance);
+
+        /** Revokes every certificate of {@code instance}: a destroyed instance's harness cannot speak again. */
+        void revoke(String instance);
+    }
 
     /**
      * Where an instance's endpoints are made known to other components: the hub's attributes of the instance
@@ -184,6 +197,15 @@ public final class InstanceAgent implements AutoCloseable {
         return t;
     }
 
+    /** Revokes a destroyed instance's certificates; a failure is logged (they expire within their short life). */
+    private void revoke(String id) {
+        try {
+            hub.enrolment().revoke(id);
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot revoke the certificates of destroyed instance {}: {}", id, e.getMessage());
+        }
+    }
+
     public ContainerDriver driver() {
         return driver;
     }
@@ -199,6 +221,7 @@ public final class InstanceAgent implements AutoCloseable {
 
     private void destroyContainer(String id, String why) {
         driver.destroy(id);
+        revoke(id);
         for (var l : destroyedListeners) {
             try {
                 l.accept(id, why);
@@ -480,7 +503,7 @@ public final class InstanceAgent implements AutoCloseable {
             Path root = fetch(type.getBundle());
             Manifest manifest = BundleRepository.manifest(tb.meta());
             ContainerSpec spec = new ContainerSpec(id, root, manifest, hub.host(), hub.port(),
-                    hub.certificatePem(), Map.of("SMALTI_TYPE", type.getId(), "SMALTI_NODE", self), grace);
+                    hub.certificatePem(), hub.enrolment().token(id), Map.of("SMALTI_TYPE", type.getId(), "SMALTI_NODE", self), grace);
             RunningContainer running = driver.start(spec);
             synchronized (local) {
                 local.started = true;
@@ -502,6 +525,7 @@ public final class InstanceAgent implements AutoCloseable {
             } catch (RuntimeException ignored) {
                 LOG.debug("Destroy after a failed start of {}: {}", id, ignored.getMessage());
             }
+            revoke(id);
             report(local, InstanceState.FAILED, "cannot start: " + why);
         } finally {
             synchronized (local) {

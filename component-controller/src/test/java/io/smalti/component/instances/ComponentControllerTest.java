@@ -59,6 +59,17 @@ import org.slf4j.LoggerFactory;
 class ComponentControllerTest {
     private static final String NODE = ComponentRing.NODE;
     private static final Duration WAIT = Duration.ofSeconds(10);
+    /** These tests' containers run no harness that would redeem a token. */
+    private static final InstanceAgent.Enrolment NO_ENROLMENT = new InstanceAgent.Enrolment() {
+        @Override
+        public String token(String instance) {
+            return "unused-token";
+        }
+
+        @Override
+        public void revoke(String instance) {
+        }
+    };
 
     private static ComponentRecords records;
     private static ExecutorService blocking;
@@ -101,7 +112,7 @@ class ComponentControllerTest {
 
     /** The node's instance agent; the harness of a running instance "connects" at once. */
     private static InstanceAgent newAgent() {
-        InstanceAgent a = new InstanceAgent(NODE, records, bundles, driver, new InstanceAgent.HubAccess("127.0.0.1", 7443, ""),
+        InstanceAgent a = new InstanceAgent(NODE, records, bundles, driver, new InstanceAgent.HubAccess("127.0.0.1", 7443, "", NO_ENROLMENT),
                 id -> driver.state(id) == ContainerState.RUNNING,
                 (instance, endpoints, names) -> published.put(instance, Map.copyOf(endpoints)),
                 (instance, operation, timeout) -> java.util.concurrent.CompletableFuture.completedFuture(
@@ -618,7 +629,7 @@ class ComponentControllerTest {
     void containersNobodyPlacedHereAreDestroyed() throws Exception {
         String stray = Id.random(Category.INSTANCE, ThreadLocalRandom.current()).toString();
         Manifest manifest = Manifest.parse(TestBundles.manifest("stray", "1", "64M").getBytes(StandardCharsets.UTF_8));
-        driver.start(new ContainerSpec(stray, base, manifest, "127.0.0.1", 7443, "", Map.of(), null));
+        driver.start(new ContainerSpec(stray, base, manifest, "127.0.0.1", 7443, "", "token", Map.of(), null));
         assertEquals(ContainerState.RUNNING, driver.state(stray));
         await("the stray container to be destroyed", () -> driver.wasDestroyed(stray));
         assertEquals(ContainerState.ABSENT, driver.state(stray));

@@ -363,7 +363,7 @@ class LxcDriverTest {
         Path bundle = TestBundles.bundle(tmp, "\"run\":{\"command\":[\"/bin/sh\",\"-c\",\"sleep 600\"]},"
                 + "\"runtimes\":[\"java\"],\"resources\":{\"memory\":\"256M\"}");
         ContainerSpec spec = new ContainerSpec(id, bundle, TestBundles.manifest(bundle), "127.0.0.1", 9,
-                TestBundles.certificatePem(tmp), Map.of(), Duration.ofSeconds(2));
+                TestBundles.certificatePem(tmp), "unused-token", Map.of(), Duration.ofSeconds(2));
         long t0 = System.nanoTime();
         harnessDriver.start(spec);
         Path log = settings.stateDir().resolve("instances").resolve(id).resolve("harness.log");

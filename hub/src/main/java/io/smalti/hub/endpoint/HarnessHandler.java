@@ -32,15 +32,37 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
     static final long MAX_PAUSE_MILLIS = 500;
 
     private final Router router;
+    private final HubTls tls;
+    private final long helloTimeoutMillis;
     private ChannelLink link;
+    /** The component this connection's certificate and hello speak for, once checked. */
+    private String component;
     private Session session;
     private boolean helloSeen;
     private boolean batchStarted;
     /** Counts the pauses of this connection, so that a timer of an earlier pause does not end a later one. */
     private long pauses;
 
-    HarnessHandler(Router router) {
+    HarnessHandler(Router router, HubTls tls, java.time.Duration helloTimeout) {
         this.router = router;
+        this.tls = tls;
+        this.helloTimeoutMillis = helloTimeout.toMillis();
+    }
+
+    /**
+     * A connection that has not said Hello (or Enroll) within the timeout, TLS handshake included, is closed: an
+     * idle or stuck client must not hold a connection (and its buffers) for ever.
+     */
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ctx.executor().schedule(() -> {
+            if (!helloSeen && ctx.channel().isActive()) {
+                LOG.info("Closing hub connection from {}: no Hello within {} ms", ctx.channel().remoteAddress(),
+                        helloTimeoutMillis);
+                ctx.close();
+            }
+        }, helloTimeoutMillis, TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
     }
 
     @Override
@@ -61,7 +83,13 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
             buf.release();
         }
         if (session != null) {
-            session.onFrame(frame);
+            if (frame.hasRenew()) {
+                renew(ctx, frame);
+            } else {
+                session.onFrame(frame);
+            }
+        } else if (!helloSeen && frame.hasEnroll()) {
+            enroll(ctx, frame);
         } else if (!helloSeen) {
             hello(ctx, frame);
         } else {
@@ -89,6 +117,14 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
             refuse(ctx, frame.getCorrelation(), Error.Code.BAD_REQUEST, "hello: " + e.getMessage(), true);
             return;
         }
+        java.util.Optional<String> refused = tls.refusal(peerChain(ctx), component);
+        if (refused.isPresent()) {
+            LOG.warn("Refused a harness connection from {} claiming component {}: {}", ctx.channel().remoteAddress(),
+                    component, refused.get());
+            refuse(ctx, frame.getCorrelation(), Error.Code.UNAUTHENTICATED, refused.get(), true);
+            return;
+        }
+        this.component = component;
         helloSeen = true;
         link = new ChannelLink(ctx.channel());
         router.open(component, link).whenComplete((s, err) -> ctx.executor().execute(() -> {
@@ -107,6 +143,57 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
                     .setVersion(VERSION).setComponent(component).setNode(router.self())
                     .setMaxFrame(router.settings().maxFrame())).build());
         }));
+    }
+
+    /** Redeems a token for a certificate, answers Enrolled (or why not) and closes: the harness reconnects with it. */
+    private void enroll(ChannelHandlerContext ctx, Frame frame) {
+        helloSeen = true; // nothing else may follow on this connection
+        tls.redeem(frame.getEnroll().getToken(), frame.getEnroll().getPublicKey().toByteArray())
+                .whenComplete((issued, err) -> ctx.executor().execute(() -> {
+                    if (err != null) {
+                        refuse(ctx, frame.getCorrelation(), Error.Code.UNAUTHENTICATED, "enrolment refused: "
+                                + Router.rootMessage(err), true);
+                        return;
+                    }
+                    ctx.writeAndFlush(enrolled(frame.getCorrelation(), issued)).addListener(ChannelFutureListener.CLOSE);
+                }));
+    }
+
+    /** A renewed certificate for the session's own component; the connection and its session stay as they are. */
+    private void renew(ChannelHandlerContext ctx, Frame frame) {
+        tls.renew(component, frame.getRenew().getPublicKey().toByteArray())
+                .whenComplete((issued, err) -> ctx.executor().execute(() -> {
+                    if (err != null) {
+                        refuse(ctx, frame.getCorrelation(), Error.Code.UNAVAILABLE, "cannot renew the certificate of "
+                                + component + ": " + Router.rootMessage(err), false);
+                    } else {
+                        ctx.writeAndFlush(enrolled(frame.getCorrelation(), issued));
+                    }
+                }));
+    }
+
+    private static Frame enrolled(long correlation, HubTls.Issued issued) {
+        return Frame.newBuilder().setCorrelation(correlation).setEnrolled(io.smalti.protocol.hub.Enrolled.newBuilder()
+                .setCertificate(com.google.protobuf.ByteString.copyFrom(issued.certificate()))
+                .setCaCertificate(com.google.protobuf.ByteString.copyFrom(issued.caCertificate()))
+                .setNotAfterMs(issued.notAfterMillis())).build();
+    }
+
+    private static java.security.cert.X509Certificate[] peerChain(ChannelHandlerContext ctx) {
+        io.netty.handler.ssl.SslHandler ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        if (ssl == null) {
+            return new java.security.cert.X509Certificate[0];
+        }
+        try {
+            java.security.cert.Certificate[] certs = ssl.engine().getSession().getPeerCertificates();
+            java.security.cert.X509Certificate[] out = new java.security.cert.X509Certificate[certs.length];
+            for (int i = 0; i < certs.length; i++) {
+                out[i] = (java.security.cert.X509Certificate) certs[i];
+            }
+            return out;
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return new java.security.cert.X509Certificate[0];
+        }
     }
 
     private void refuse(ChannelHandlerContext ctx, long correlation, Error.Code code, String message, boolean close) {

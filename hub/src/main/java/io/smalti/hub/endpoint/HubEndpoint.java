@@ -14,16 +14,13 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
-import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import io.smalti.hub.router.HubSettings;
 import io.smalti.hub.router.Router;
 import java.net.InetSocketAddress;
-import javax.net.ssl.SSLException;
 
 /**
- * The hub's TCP endpoint for harnesses: TLS with the node's certificate, 4-byte length framing with the
- * configured maximum, then a {@link HarnessHandler} per connection. Epoll on Linux, NIO elsewhere.
+ * The hub's TCP endpoint for harnesses: TLS with the node's certificate (client certificates checked at Hello),
+ * 4-byte length framing with the configured maximum, then a {@link HarnessHandler} per connection. Epoll on Linux, NIO elsewhere.
  * Thread-safe; {@link #close} stops it.
  */
 public final class HubEndpoint implements AutoCloseable {
@@ -60,13 +57,7 @@ public final class HubEndpoint implements AutoCloseable {
      *
      * @throws IllegalStateException saying which address could not be bound, or why TLS could not start
      */
-    public static HubEndpoint start(HubSettings settings, DevCertificate certificate, Router router) {
-        SslContext tls;
-        try {
-            tls = SslContextBuilder.forServer(certificate.certificate().toFile(), certificate.key().toFile()).build();
-        } catch (SSLException | IllegalArgumentException e) {
-            throw new IllegalStateException("cannot load the hub certificate " + certificate.certificate() + ": " + e.getMessage(), e);
-        }
+    public static HubEndpoint start(HubSettings settings, HubTls tls, Router router) {
         boolean epoll = Epoll.isAvailable();
         // Few event loops: the hub's work per frame is small, and a frame passed between two connections on
         // different loops costs a thread wake-up (on 2 cores, one loop beat two by a quarter on call latency).
@@ -84,10 +75,10 @@ public final class HubEndpoint implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline()
-                                    .addLast("tls", tls.newHandler(ch.alloc()))
+                                    .addLast("tls", tls.serverContext().newHandler(ch.alloc()))
                                     .addLast("frames", frameDecoder(settings.maxFrame()))
                                     .addLast("encoder", FrameEncoder.INSTANCE)
-                                    .addLast("harness", new HarnessHandler(router));
+                                    .addLast("harness", new HarnessHandler(router, tls, settings.helloTimeout()));
                         }
                     });
             Channel server = bootstrap.bind(settings.host(), settings.port()).syncUninterruptibly().channel();

@@ -34,7 +34,7 @@ public final class HarnessConnection implements AutoCloseable {
         channel.pipeline()
                 .addLast("frames", HubEndpoint.frameDecoder(router.settings().maxFrame()))
                 .addLast("encoder", FrameEncoder.INSTANCE)
-                .addLast("harness", new HarnessHandler(router));
+                .addLast("harness", new HarnessHandler(router, TestCredentials.TRUSTING, router.settings().helloTimeout()));
     }
 
     /** Connects as {@code component} and checks the first frame back is its Welcome. */

@@ -46,7 +46,7 @@ class HarnessHandlerTest {
     void start(OneNodeRing ring) {
         this.ring = ring;
         router = new Router(OneNodeRing.NODE, 1, ring.records(), new HubSettings("127.0.0.1", 0, MAX_FRAME,
-                Duration.ofSeconds(30), 1 << 20, 256 << 10, Duration.ofSeconds(5), Duration.ofMillis(500), 1));
+                Duration.ofSeconds(30), 1 << 20, 256 << 10, Duration.ofSeconds(5), Duration.ofMillis(500), 1, Duration.ofSeconds(5)));
     }
 
     @AfterAll

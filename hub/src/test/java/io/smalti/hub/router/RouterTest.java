@@ -297,7 +297,7 @@ class RouterTest extends RouterFixture {
     /** A router whose connections take 1 KiB before they count as full. */
     private Router smallQueues() {
         return new Router(OneNodeRing.NODE, 1, records, new HubSettings("127.0.0.1", 0, 1 << 20, Duration.ofSeconds(30),
-                1024, 512, Duration.ofSeconds(5), Duration.ofMillis(500), 1));
+                1024, 512, Duration.ofSeconds(5), Duration.ofMillis(500), 1, Duration.ofSeconds(5)));
     }
 
     @Test

@@ -47,10 +47,20 @@ public final class RestApi extends AllDirectives {
     private final ComponentRoutes componentRoutes;
     private final io.smalti.node.controller.PeerView peers;
     private final Instant startedAt;
+    private final ApiGuard guard;
+    private final SecurityRoutes securityRoutes;
 
     public RestApi(ActorSystem<?> system, String selfName, RingView ringView, NodeDirectory.View directory,
                    Vnodes vnodes, io.smalti.hub.Hub hub, io.smalti.component.Components components,
-                   io.smalti.node.controller.PeerView peers, Instant startedAt) {
+                   io.smalti.node.controller.PeerView peers, Instant startedAt, ApiGuard guard,
+                   io.smalti.node.security.NodeCredentials credentials, io.smalti.node.security.NodeHubTls hubTls) {
+        this.guard = guard;
+        this.securityRoutes = new SecurityRoutes(credentials, hubTls, credentials.settings().operatorLifetime(),
+                Materializer.matFromSystem(system), java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+                    Thread t = new Thread(r, "api-credentials");
+                    t.setDaemon(true);
+                    return t;
+                }));
         this.peers = peers;
         this.cluster = Cluster.get(system);
         this.selfName = selfName;
@@ -115,8 +125,9 @@ public final class RestApi extends AllDirectives {
                 path("healthz", () -> get(this::health)),
                 vnodeRoutes.routes(),
                 hubRoutes.routes(),
-                componentRoutes.routes());
-        return withJsonErrors(routes);
+                componentRoutes.routes(),
+                securityRoutes.routes());
+        return withJsonErrors(guard.guard(routes));
     }
 
     /** {@code routes} with every error answered as JSON: rejections (404, 405, ...) and exceptions (400, 500). */
