@@ -43,6 +43,7 @@ class CliIT {
         Dist.Run up = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "up", "--nodes", "3", "--driver", "process", "--state-dir",
                 state.toString(), "--cluster-port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
                 "--hub-port", Integer.toString(Dist.portFreeOnAll(3)));
+        Dist.useOperator(state.resolve("operator")); // cluster up made it, with the cluster CA
         JsonNode recorded = Dist.JSON.readTree(state.resolve("cluster.json").toFile());
         recorded.path("nodes").forEach(n -> pids.add(n.path("pid").asLong()));
         try {

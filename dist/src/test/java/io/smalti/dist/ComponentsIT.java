@@ -49,7 +49,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ComponentsIT {
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final Path BUNDLES = Path.of("..", "examples", "target", "bundles").toAbsolutePath().normalize();
     private static final String BRIDGE_PREFIX = "smit-";
     /** The manifest's memory of the echo example. */
@@ -75,6 +74,7 @@ class ComponentsIT {
                 "--bridge-prefix", BRIDGE_PREFIX, "--subnet-prefix", "10.203", "--state-dir", state.toString(),
                 "--cluster-port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
                 "--hub-port", Integer.toString(hubPort));
+        Dist.useOperator(state.resolve("operator")); // cluster up made it, with the cluster CA
         Dist.JSON.readTree(state.resolve("cluster.json").toFile()).path("nodes")
                 .forEach(n -> nodePids.put(n.path("name").asText(), n.path("pid").asLong()));
         assertEquals(0, up.exit(), "cluster up failed:\n" + up.out() + up.err());
@@ -121,7 +121,7 @@ class ComponentsIT {
     }
 
     private String api(int node) {
-        return "http://127.0.0." + node + ":" + apiPort;
+        return "https://127.0.0." + node + ":" + apiPort;
     }
 
     private Path dataDir(int node) {
@@ -405,7 +405,7 @@ class ComponentsIT {
             HttpResponse<String> pushed = push(archive, BundleSignature.sign(archive, key).toJson());
             assertTrue(pushed.statusCode() == 201 || pushed.statusCode() == 200, pushed.body());
             String digest = Dist.JSON.readTree(pushed.body()).path("digest").asText();
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(api(1) + "/v1/types"))
+            HttpResponse<String> r = Dist.http().send(HttpRequest.newBuilder(URI.create(api(1) + "/v1/types"))
                     .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"bundle\":\"" + digest + "\",\"count\":1}")).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -423,7 +423,7 @@ class ComponentsIT {
     }
 
     private HttpResponse<String> push(byte[] archive, byte[] signature) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(api(1) + "/v1/bundles")).timeout(Duration.ofSeconds(30))
+        return Dist.http().send(HttpRequest.newBuilder(URI.create(api(1) + "/v1/bundles")).timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/octet-stream")
                 .header("Smalti-Signature", Base64.getEncoder().encodeToString(signature))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(archive)).build(), HttpResponse.BodyHandlers.ofString());

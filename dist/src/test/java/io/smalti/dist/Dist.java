@@ -23,9 +23,97 @@ import java.util.function.Supplier;
 /** Helpers for tests that run the built distribution: launching it, HTTP, ports, bounded waits. */
 final class Dist {
     static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    /** The operator identity (operator.pem, operator-key.pem, ca.pem) tests and the CLI they run present. */
+    private static volatile Path operatorDir;
+    private static volatile HttpClient http;
+    /** The cluster credentials made by {@link #credentials()}, once per test JVM. */
+    private static Path credentials;
 
     private Dist() {}
+
+    /** Tests and the CLI they run present the operator certificate in {@code dir} from now on. */
+    static synchronized void useOperator(Path dir) {
+        operatorDir = dir;
+        http = null;
+    }
+
+    /** An HTTPS client presenting the current operator certificate and trusting only its cluster CA. */
+    static synchronized HttpClient http() {
+        if (http == null) {
+            if (operatorDir == null) {
+                throw new IllegalStateException("no operator certificate yet: Dist.useOperator or Dist.credentials first");
+            }
+            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).sslContext(sslContext(operatorDir)).build();
+        }
+        return http;
+    }
+
+    static javax.net.ssl.SSLContext sslContext(Path dir) {
+        try {
+            java.security.cert.X509Certificate cert = io.smalti.credentials.ca.Pem.parseCertificate(
+                    Files.readAllBytes(dir.resolve("operator.pem")));
+            java.security.cert.X509Certificate ca = io.smalti.credentials.ca.Pem.parseCertificate(
+                    Files.readAllBytes(dir.resolve("ca.pem")));
+            java.security.PrivateKey key = io.smalti.credentials.ca.Pem.parsePrivateKey(
+                    Files.readString(dir.resolve("operator-key.pem")));
+            java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            ks.setKeyEntry("op", key, new char[0], new java.security.cert.Certificate[] {cert, ca});
+            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, new char[0]);
+            java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
+            ts.load(null, null);
+            ts.setCertificateEntry("ca", ca);
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+            tmf.init(ts);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("cannot load the operator certificate in " + dir + ": " + e, e);
+        }
+    }
+
+    /**
+     * This test JVM's cluster credentials ({@code smalti cluster init}: CA, master key file, an operator certificate,
+     * which the tests then present), made once; node processes get a copy of the CA through {@link #credentialsFor}.
+     */
+    static synchronized Path credentials() {
+        if (credentials == null) {
+            try {
+                Path dir = Files.createTempDirectory("smalti-it-credentials");
+                Run init = smalti(Duration.ofSeconds(60), dir, "cluster", "init", "--dir", dir.resolve("ca").toString(),
+                        "--master-key-file", dir.resolve("master.key").toString(), "--operator-dir",
+                        dir.resolve("operator").toString());
+                if (init.exit() != 0) {
+                    throw new IllegalStateException("smalti cluster init failed: " + init.out() + init.err());
+                }
+                credentials = dir;
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot make the test cluster's credentials", e);
+            }
+            useOperator(credentials.resolve("operator"));
+        }
+        return credentials;
+    }
+
+    /** Flags that give a node started from {@code dataDir} its copy of the test cluster's CA and the master key file. */
+    static List<String> credentialsFor(Path dataDir) {
+        Path creds = credentials();
+        Path copy = dataDir.getParent().resolve("credentials");
+        try {
+            Files.createDirectories(copy);
+            for (String f : List.of("ca.pem", "ca-key.sealed", "master.params")) {
+                if (!Files.exists(copy.resolve(f))) {
+                    Files.copy(creds.resolve("ca").resolve(f), copy.resolve(f));
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot copy the test CA to " + copy, e);
+        }
+        return List.of("--credentials-dir", copy.toString(), "--master-key-file", creds.resolve("master.key").toString());
+    }
 
     /** The distribution's {@code bin/smalti}; built by {@code mvn package} before the integration tests. */
     static Path launcher() {
@@ -50,7 +138,7 @@ final class Dist {
     /** GETs JSON; returns null when the node does not answer or answers with an error. */
     static JsonNode getJson(String url) {
         try {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3))
+            HttpResponse<String> r = http().send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3))
                     .GET().build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
         } catch (IOException e) {
@@ -58,6 +146,25 @@ final class Dist {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
+        }
+    }
+
+    /** A one-time token (from the node at {@code api}) for a harness of {@code component} connecting to that node's hub. */
+    static String hubToken(String api, String component) {
+        try {
+            HttpResponse<String> r = http().send(HttpRequest.newBuilder(URI.create(api + "/v1/hub/tokens"))
+                    .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"component\":\"" + component + "\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 201) {
+                throw new AssertionError("POST " + api + "/v1/hub/tokens answered " + r.statusCode() + ": " + r.body());
+            }
+            return JSON.readTree(r.body()).path("token").asText();
+        } catch (IOException e) {
+            throw new AssertionError("cannot get a hub token from " + api + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted");
         }
     }
 
@@ -179,6 +286,9 @@ final class Dist {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
             pb.environment().remove("SMALTI_NODE");
             pb.environment().remove("SMALTI_STATE_DIR");
+            if (operatorDir != null) {
+                pb.environment().put("SMALTI_CONFIG_DIR", operatorDir.toString());
+            }
             Process p = pb.start();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();

@@ -46,7 +46,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HubIT {
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final Random RANDOM = new Random();
 
     private Path work;
@@ -76,6 +75,7 @@ class HubIT {
         Dist.Run up = Dist.smalti(Duration.ofMinutes(4), work, "cluster", "up", "--nodes", "3", "--driver", "process", "--state-dir",
                 state.toString(), "--cluster-port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
                 "--hub-port", Integer.toString(hubPort));
+        Dist.useOperator(state.resolve("operator")); // cluster up made it, with the cluster CA
         Dist.JSON.readTree(state.resolve("cluster.json").toFile()).path("nodes").forEach(n -> {
             nodePids.add(n.path("pid").asLong());
             nodePidByName.put(n.path("name").asText(), n.path("pid").asLong());
@@ -95,7 +95,7 @@ class HubIT {
     }
 
     private String api(int node) {
-        return "http://127.0.0." + node + ":" + apiPort;
+        return "https://127.0.0." + node + ":" + apiPort;
     }
 
     /** Starts a component through `smalti harness`, connected to the hub of node 1..3; waits until it answers. */
@@ -104,7 +104,8 @@ class HubIT {
         JsonNode hub = Dist.getJson(api(node) + "/v1/hub");
         ObjectNode config = Dist.JSON.createObjectNode();
         config.put("component", id);
-        config.putObject("hub").put("host", "127.0.0." + node).put("port", hubPort).put("certificate", hub.path("certificate").asText());
+        config.putObject("hub").put("host", "127.0.0." + node).put("port", hubPort).put("certificate", hub.path("certificate").asText())
+                .put("token", Dist.hubToken(api(node), id));
         var cmd = config.putArray("command");
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx48m").add("-XX:+UseSerialGC").add("-XX:TieredStopAtLevel=1");
@@ -143,7 +144,7 @@ class HubIT {
 
     private static HttpResponse<String> post(String url, String body) {
         try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+            return Dist.http().send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
                     .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
@@ -323,7 +324,7 @@ class HubIT {
             assertTrue(w.closedByHub());
         }
         String me = Id.random(Category.INSTANCE, RANDOM).toString();
-        try (HubWire w = HubWire.hello(host, hubPort, cert, me)) {
+        try (HubWire w = HubWire.hello(api(1), host, hubPort, cert, me)) {
             // Malformed bytes in a well-framed frame: an error, and the connection keeps serving.
             w.raw(new byte[] {0, 0, 0, 3, (byte) 0xff, (byte) 0xff, (byte) 0xff});
             Frame bad = w.read();
@@ -354,14 +355,14 @@ class HubIT {
             Frame next = w.read();
             assertEquals(13, next.getCorrelation(), "the expired call's late answer must be dropped: " + next);
         }
-        try (HubWire w = HubWire.hello(host, hubPort, cert, Id.random(Category.INSTANCE, RANDOM).toString())) {
+        try (HubWire w = HubWire.hello(api(1), host, hubPort, cert, Id.random(Category.INSTANCE, RANDOM).toString())) {
             // A frame over the 1 MiB limit: TOO_LARGE and closed.
             w.raw(ByteBuffer.allocate(4).putInt(2 << 20).array());
             Frame f = w.read();
             assertEquals(Error.Code.TOO_LARGE, f.getError().getCode(), f.toString());
             assertTrue(w.closedByHub());
         }
-        try (HubWire w = HubWire.hello(host, hubPort, cert, Id.random(Category.INSTANCE, RANDOM).toString())) {
+        try (HubWire w = HubWire.hello(api(1), host, hubPort, cert, Id.random(Category.INSTANCE, RANDOM).toString())) {
             // A truncated frame, then the connection drops: nothing to answer, nothing breaks.
             w.raw(new byte[] {0, 0, 0, 100, 1, 2, 3});
         }
@@ -382,7 +383,7 @@ class HubIT {
         while (System.nanoTime() < deadline) {
             connections++;
             boolean helloFirst = r.nextBoolean();
-            try (HubWire w = helloFirst ? HubWire.hello("127.0.0.2", hubPort, cert, Id.random(Category.INSTANCE, r).toString())
+            try (HubWire w = helloFirst ? HubWire.hello(api(2), "127.0.0.2", hubPort, cert, Id.random(Category.INSTANCE, r).toString())
                     : HubWire.open("127.0.0.2", hubPort, cert)) {
                 for (int i = 0; i < 20; i++) {
                     byte[] frame;

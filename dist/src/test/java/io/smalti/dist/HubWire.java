@@ -18,7 +18,7 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * A raw connection to a hub endpoint, as a harness would open it (TLS pinned to the node's certificate),
+ * A raw connection to a hub endpoint, as a harness would open it (mutual TLS with the cluster CA),
  * for tests that send well-formed and malformed frames byte by byte. Not thread-safe.
  */
 final class HubWire implements AutoCloseable {
@@ -32,25 +32,57 @@ final class HubWire implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
-    static HubWire open(String host, int port, String certificatePem) throws Exception {
-        X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-                .generateCertificate(new ByteArrayInputStream(certificatePem.getBytes(StandardCharsets.US_ASCII)));
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+    /** A connection without a client certificate (it may only enrol), trusting the cluster CA {@code caPem}. */
+    static HubWire open(String host, int port, String caPem) throws Exception {
+        return open(host, port, caPem, null, null);
+    }
+
+    private static HubWire open(String host, int port, String caPem, X509Certificate own, java.security.PrivateKey key)
+            throws Exception {
+        X509Certificate ca = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(caPem.getBytes(StandardCharsets.US_ASCII)));
+        KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
-        ks.setCertificateEntry("hub", cert);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        ks.setCertificateEntry("ca", ca);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
         tmf.init(ks);
+        javax.net.ssl.KeyManager[] keys = null;
+        if (own != null) {
+            KeyStore mine = KeyStore.getInstance("PKCS12");
+            mine.load(null, null);
+            mine.setKeyEntry("me", key, new char[0], new java.security.cert.Certificate[] {own});
+            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(mine, new char[0]);
+            keys = kmf.getKeyManagers();
+        }
         SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(null, tmf.getTrustManagers(), null);
+        tls.init(keys, tmf.getTrustManagers(), null);
         SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(host, port);
         s.setSoTimeout(15_000);
+        // The hub's certificate names its node, not necessarily this address: the CA is what is checked.
         s.startHandshake();
         return new HubWire(s);
     }
 
-    /** Opens a connection and says hello as {@code component}; returns after the Welcome. */
-    static HubWire hello(String host, int port, String certificatePem, String component) throws Exception {
-        HubWire w = open(host, port, certificatePem);
+    /**
+     * Enrols as a harness would (a token from the node's API at {@code api}, redeemed at the hub for a certificate of a
+     * key made here), then connects with that certificate and says hello as {@code component}; returns after Welcome.
+     */
+    static HubWire hello(String api, String host, int port, String caPem, String component) throws Exception {
+        java.security.KeyPair pair = io.smalti.credentials.ca.KeyAlgorithm.EC.generate();
+        X509Certificate own;
+        try (HubWire e = open(host, port, caPem)) {
+            e.send(Frame.newBuilder().setCorrelation(1).setEnroll(io.smalti.protocol.hub.Enroll.newBuilder()
+                    .setToken(Dist.hubToken(api, component))
+                    .setPublicKey(com.google.protobuf.ByteString.copyFrom(pair.getPublic().getEncoded()))).build());
+            Frame enrolled = e.read();
+            if (!enrolled.hasEnrolled()) {
+                throw new AssertionError("expected Enrolled, got " + enrolled);
+            }
+            own = io.smalti.credentials.ca.Pem.parseCertificate(enrolled.getEnrolled().getCertificate().toByteArray());
+        }
+        HubWire w = open(host, port, caPem, own, pair.getPrivate());
         w.send(Frame.newBuilder().setCorrelation(1).setHello(Hello.newBuilder().setVersion(1).setComponent(component)
                 .setAgent("HubIT")).build());
         Frame welcome = w.read();

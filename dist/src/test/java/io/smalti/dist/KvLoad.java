@@ -29,7 +29,7 @@ final class KvLoad {
     /** A read's outcome: status 200 with a value, 404, or an error. */
     record ReadResult(int status, String value, long timestamp, String error) {}
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http = Dist.http();
     /** The newest acknowledged write of each key. */
     final Map<String, Acked> acked = new ConcurrentHashMap<>();
 

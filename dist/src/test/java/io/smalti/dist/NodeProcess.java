@@ -59,6 +59,7 @@ final class NodeProcess {
         cmd.add("process");
         cmd.add("--join");
         cmd.add(seed != null ? seed : host + ":" + clusterPort);
+        cmd.addAll(Dist.credentialsFor(dir.resolve("data")));
         cmd.addAll(List.of(extra));
         return new NodeProcess(name, host, clusterPort, apiPort, dir.resolve("data"), log, List.copyOf(cmd));
     }
@@ -68,7 +69,7 @@ final class NodeProcess {
     }
 
     String api() {
-        return "http://" + host + ":" + apiPort;
+        return "https://" + host + ":" + apiPort;
     }
 
     long pid() {

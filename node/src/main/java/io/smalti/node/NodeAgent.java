@@ -51,12 +51,20 @@ public final class NodeAgent {
     private final ActorSystem<Void> system;
     private final DataDirLock lock;
     private final Instant startedAt;
+    /** Completes once the actor system has terminated and the credentials service has been stopped. */
+    private final CompletionStage<Done> stopped;
 
-    private NodeAgent(NodeSettings settings, ActorSystem<Void> system, DataDirLock lock, Instant startedAt) {
+    private NodeAgent(NodeSettings settings, ActorSystem<Void> system, DataDirLock lock, Instant startedAt,
+                      NodeCredentials credentials) {
         this.settings = settings;
         this.system = system;
         this.lock = lock;
         this.startedAt = startedAt;
+        // The credentials service outlives the actor system: the last instances are destroyed (and revoked) in it.
+        this.stopped = system.getWhenTerminated().thenApply(d -> {
+            credentials.close();
+            return d;
+        });
     }
 
     /**
@@ -112,9 +120,7 @@ public final class NodeAgent {
             throw new IllegalStateException("cannot start the cluster member on " + settings.cluster() + ": "
                     + rootMessage(e), e);
         }
-        NodeAgent agent = new NodeAgent(settings, system, lock, startedAt);
-        // The credentials service outlives the actor system: the last instances are destroyed (and revoked) in it.
-        system.getWhenTerminated().thenRun(credentials::close);
+        NodeAgent agent = new NodeAgent(settings, system, lock, startedAt, credentials);
         NodeHubTls hubTls = new NodeHubTls(credentials, java.time.Clock.systemUTC());
         Vnodes started;
         try {
@@ -281,9 +287,12 @@ public final class NodeAgent {
         return startedAt;
     }
 
-    /** Completes when the actor system has terminated (after a stop, SIGTERM, or being downed). */
+    /**
+     * Completes when the actor system has terminated (after a stop, SIGTERM, or being downed) and the node's
+     * credentials service has stopped.
+     */
     public CompletionStage<Done> whenTerminated() {
-        return system.getWhenTerminated();
+        return stopped;
     }
 
     /** Why the agent shut down, once it has: e.g. a JVM exit (SIGTERM) or the cluster downing this node. */
@@ -300,6 +309,13 @@ public final class NodeAgent {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
             system.terminate();
+        }
+        try {
+            stopped.toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("The node did not stop cleanly: {}", rootMessage(e));
         }
         lock.close();
     }

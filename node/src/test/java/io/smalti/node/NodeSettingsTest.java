@@ -15,9 +15,17 @@ class NodeSettingsTest {
     @TempDir
     Path dir;
 
+    /** Every node needs its cluster's master key file (only its path is read here). */
+    private static final com.typesafe.config.Config KEY =
+            ConfigFactory.parseString("smalti.credentials.master-key-file = \"/etc/smalti/master.key\"");
+
+    private static com.typesafe.config.Config with(String hocon) {
+        return ConfigFactory.parseString(hocon).withFallback(KEY);
+    }
+
     @Test
     void defaultsFormAOneNodeClusterNamedByItsAddress() {
-        NodeSettings s = NodeSettings.load(null, ConfigFactory.empty());
+        NodeSettings s = NodeSettings.load(null, KEY);
         assertEquals("127.0.0.1:7355", s.name());
         assertEquals(7380, s.api().port());
         assertEquals(64, s.ring().size());
@@ -32,6 +40,24 @@ class NodeSettingsTest {
         assertTrue(s.config().getString("pekko-persistence-jdbc.shared-databases.smalti.db.url")
                 .startsWith("jdbc:h2:file:" + s.dataDir().resolve("journal")));
         assertEquals("h2 " + s.dataDir().resolve("journal.mv.db"), s.journal());
+        // Security is on by default: TLS between nodes, certificates an hour long, the CA in the data directory.
+        assertEquals("tls-tcp", s.config().getString("pekko.remote.artery.transport"));
+        assertEquals(java.time.Duration.ofHours(1), s.security().certificateLifetime());
+        assertEquals(s.dataDir().resolve("credentials"), s.security().dir());
+        assertEquals(Path.of("/etc/smalti/master.key"), s.security().masterKeyFile());
+    }
+
+    @Test
+    void aNodeWithoutAMasterKeyFileIsRefusedSayingHowToGetOne() {
+        String m = assertThrows(IllegalArgumentException.class, () -> NodeSettings.load(null, ConfigFactory.empty()))
+                .getMessage();
+        assertTrue(m.contains("smalti.credentials.master-key-file is not set") && m.contains("smalti cluster init"), m);
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, with("smalti.credentials.certificate-lifetime = 1s")))
+                .getMessage().contains("certificate-lifetime must be 10s..30d"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, with("smalti.hub.hello-timeout = 1ms")))
+                .getMessage().contains("hello-timeout must be 100ms..5m"));
     }
 
     @Test
@@ -41,7 +67,7 @@ class NodeSettingsTest {
                 smalti.node { name = "n2", host = "127.0.0.2", seeds = ["127.0.0.1:7355"] }
                 smalti.ring.size = 128
                 """);
-        NodeSettings s = NodeSettings.load(conf, ConfigFactory.parseString("smalti.node.port = 9000"));
+        NodeSettings s = NodeSettings.load(conf, with("smalti.node.port = 9000"));
         assertEquals("n2", s.name());
         assertEquals("127.0.0.2", s.cluster().host());
         assertEquals(9000, s.cluster().port());
@@ -55,26 +81,26 @@ class NodeSettingsTest {
     @Test
     void badSettingsAreNamed() throws Exception {
         assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> NodeSettings.load(dir.resolve("missing.conf"), ConfigFactory.empty()))
+                () -> NodeSettings.load(dir.resolve("missing.conf"), KEY))
                 .getMessage().contains("missing.conf does not exist"));
         assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.ring.size = 100")))
+                () -> NodeSettings.load(null, with("smalti.ring.size = 100")))
                 .getMessage().contains("smalti.ring: ring size must be a power of two"));
         assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.node.port = 70000")))
+                () -> NodeSettings.load(null, with("smalti.node.port = 70000")))
                 .getMessage().contains("smalti.node.port must be 1..65535, got 70000"));
         assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.node.seeds = [\"host\"]")))
+                () -> NodeSettings.load(null, with("smalti.node.seeds = [\"host\"]")))
                 .getMessage().contains("expected host:port, got 'host'"));
         assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.storage.journal = mysql")))
+                () -> NodeSettings.load(null, with("smalti.storage.journal = mysql")))
                 .getMessage().contains("smalti.storage.journal must be \"h2\" or \"postgres\", got \"mysql\""));
         assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.node.name = \"a b\"")))
+                () -> NodeSettings.load(null, with("smalti.node.name = \"a b\"")))
                 .getMessage().contains("must not contain spaces"));
         Path broken = dir.resolve("broken.conf");
         Files.writeString(broken, "smalti.node { name = ");
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> NodeSettings.load(broken, ConfigFactory.empty()))
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> NodeSettings.load(broken, KEY))
                 .getMessage().contains("cannot read configuration file"));
     }
 }

@@ -37,8 +37,8 @@ public final class CredentialsMain {
         try {
             Path dir = Path.of(required(opts, "dir"));
             Path keyFile = Path.of(required(opts, "master-key-file"));
-            Duration lifetime = Duration.parse("PT" + opts.getOrDefault("lifetime", "1h").toUpperCase());
-            Duration tokenExpiry = Duration.parse("PT" + opts.getOrDefault("token-expiry", "60s").toUpperCase());
+            Duration lifetime = duration(opts.getOrDefault("lifetime", "1h"), "--lifetime");
+            Duration tokenExpiry = duration(opts.getOrDefault("token-expiry", "60s"), "--token-expiry");
             MasterKey master = MasterKey.open(dir, MasterKey.readSecret(keyFile));
             ClusterCa ca = ClusterCa.open(dir, master);
             Clock clock = Clock.systemUTC();
@@ -46,7 +46,7 @@ public final class CredentialsMain {
                     new Revocations(dir, clock.instant()), lifetime, clock);
             server = SocketServer.start(Path.of(required(opts, "socket")), service);
             System.out.println("Credentials service of cluster " + ca.cluster() + " listening on " + server.path());
-        } catch (CredentialsException | IllegalArgumentException | java.time.format.DateTimeParseException e) {
+        } catch (CredentialsException | IllegalArgumentException e) {
             System.err.println("credentials service: cannot start: " + e.getMessage());
             System.exit(2);
             return;
@@ -57,7 +57,30 @@ public final class CredentialsMain {
         }
         SocketServer s = server;
         Runtime.getRuntime().addShutdownHook(new Thread(s::close, "credentials-stop"));
+        // The node agent that started it may be SIGKILLed: the service must not outlive it (its next run starts
+        // its own). The JDK polls a non-child's exit, about every second here.
+        ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
+            System.err.println("credentials service: the node agent (pid " + parent.pid() + ") is gone; stopping");
+            System.exit(0);
+        }));
+        // Argon2's 64 MiB are garbage now: give them back rather than keep them for the life of the process.
+        System.gc();
         new CountDownLatch(1).await();
+    }
+
+    /** "250ms", "60s", "30m", "1h". */
+    static Duration duration(String text, String option) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,12})(ms|s|m|h)").matcher(text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(option + " must be a number with ms, s, m or h, not '" + text + "'");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
     }
 
     private static String required(Map<String, String> opts, String name) {
