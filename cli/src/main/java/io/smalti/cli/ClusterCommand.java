@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
 /** {@code smalti cluster}: a local cluster of node agents on this machine, for development and demos. */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Starts, stops and shows a local cluster of node agents on loopback addresses.",
-        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class, ClusterCommand.Init.class})
+        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class, ClusterCommand.Init.class,
+                ClusterCommand.JoinToken.class})
 final class ClusterCommand {
 
     static final class StateOptions {
@@ -87,6 +88,40 @@ final class ClusterCommand {
             } catch (io.smalti.credentials.CredentialsException | IllegalArgumentException e) {
                 throw new Smalti.Failure(e.getMessage());
             }
+        }
+    }
+
+    @Command(name = "join-token", mixinStandardHelpOptions = true,
+            description = {"Makes a one-time token with which a new machine named NAME joins the cluster: on that machine, "
+                    + "`smalti node start --name NAME --join-token-stdin --master-key-file FILE --join HOST:PORT ...` reads it "
+                    + "from standard input and fetches the cluster CA (still sealed: the machine needs the master key file too).",
+                    "It works once, within smalti.credentials.token-expiry (60 s by default)."})
+    static final class JoinToken implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(index = "0", paramLabel = "NAME", description = "The new node's name.")
+        String name;
+
+        @picocli.CommandLine.Mixin
+        Smalti.NodeOptions options = new Smalti.NodeOptions();
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            JsonNode answer;
+            try {
+                answer = options.client().send(options.resolveNode(), "POST", "/v1/join-tokens",
+                        ApiClient.JSON.createObjectNode().put("name", name).toString(), "application/json");
+            } catch (ApiClient.ApiException e) {
+                throw new Smalti.Failure(e.getMessage());
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (options.json) {
+                Smalti.printJson(out, answer);
+            } else {
+                out.println(answer.path("token").asText());
+            }
+            return 0;
         }
     }
 

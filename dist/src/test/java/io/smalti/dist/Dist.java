@@ -81,26 +81,35 @@ final class Dist {
      */
     static synchronized Path credentials() {
         if (credentials == null) {
-            try {
-                Path dir = Files.createTempDirectory("smalti-it-credentials");
-                Run init = smalti(Duration.ofSeconds(60), dir, "cluster", "init", "--dir", dir.resolve("ca").toString(),
-                        "--master-key-file", dir.resolve("master.key").toString(), "--operator-dir",
-                        dir.resolve("operator").toString());
-                if (init.exit() != 0) {
-                    throw new IllegalStateException("smalti cluster init failed: " + init.out() + init.err());
-                }
-                credentials = dir;
-            } catch (IOException e) {
-                throw new IllegalStateException("cannot make the test cluster's credentials", e);
-            }
+            credentials = newCredentials("smalti");
             useOperator(credentials.resolve("operator"));
         }
         return credentials;
     }
 
+    /** Fresh credentials of another cluster CA ({@code smalti cluster init}): ca/, master.key, operator/. */
+    static Path newCredentials(String cluster) {
+        try {
+            Path dir = Files.createTempDirectory("smalti-it-credentials");
+            Run init = smalti(Duration.ofSeconds(60), dir, "cluster", "init", "--dir", dir.resolve("ca").toString(),
+                    "--name", cluster, "--master-key-file", dir.resolve("master.key").toString(), "--operator-dir",
+                    dir.resolve("operator").toString());
+            if (init.exit() != 0) {
+                throw new IllegalStateException("smalti cluster init failed: " + init.out() + init.err());
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot make cluster credentials", e);
+        }
+    }
+
     /** Flags that give a node started from {@code dataDir} its copy of the test cluster's CA and the master key file. */
     static List<String> credentialsFor(Path dataDir) {
-        Path creds = credentials();
+        return credentialsFor(dataDir, credentials());
+    }
+
+    /** The same for the credentials made by {@code smalti cluster init} in {@code creds} (ca/, master.key). */
+    static List<String> credentialsFor(Path dataDir, Path creds) {
         Path copy = dataDir.getParent().resolve("credentials");
         try {
             Files.createDirectories(copy);

@@ -370,6 +370,49 @@ class HubIT {
     }
 
     @Test
+    void aClientCannotSpeakForAnotherComponentNorUseItsCertificateAtAnotherNodesHub() throws Exception {
+        Running echo = start(1, "io.smalti.examples.echo.Echo");
+        String ca = Dist.getJson(api(1) + "/v1/hub").path("certificate").asText();
+        String mine = Id.random(Category.INSTANCE, RANDOM).toString();
+        // Its own certificate, the running echo's id in the hello: refused, and the echo instance stays reachable.
+        try (HubWire w = HubWire.enrolled(api(1), "127.0.0.1", hubPort, ca, mine)) {
+            w.send(Frame.newBuilder().setCorrelation(1).setHello(Hello.newBuilder().setVersion(1).setComponent(echo.id)).build());
+            Frame f = w.read();
+            assertEquals(Error.Code.UNAUTHENTICATED, f.getError().getCode(), f.toString());
+            assertTrue(f.getError().getMessage().contains("the hello claims " + echo.id), f.toString());
+            assertTrue(w.closedByHub());
+        }
+        // Its own id, but at node 2's hub: a harness certificate is valid at its own node only.
+        String other = Id.random(Category.INSTANCE, RANDOM).toString();
+        java.security.KeyPair pair = io.smalti.credentials.ca.KeyAlgorithm.EC.generate();
+        try (HubWire e = HubWire.open("127.0.0.1", hubPort, ca)) {
+            e.send(Frame.newBuilder().setCorrelation(1).setEnroll(io.smalti.protocol.hub.Enroll.newBuilder()
+                    .setToken(Dist.hubToken(api(1), other))
+                    .setPublicKey(com.google.protobuf.ByteString.copyFrom(pair.getPublic().getEncoded()))).build());
+            java.security.cert.X509Certificate cert = io.smalti.credentials.ca.Pem.parseCertificate(
+                    e.read().getEnrolled().getCertificate().toByteArray());
+            try (HubWire at2 = HubWire.withCertificate("127.0.0.2", hubPort, ca, cert, pair.getPrivate())) {
+                at2.send(Frame.newBuilder().setCorrelation(1).setHello(Hello.newBuilder().setVersion(1).setComponent(other)).build());
+                Frame f = at2.read();
+                assertEquals(Error.Code.UNAUTHENTICATED, f.getError().getCode(), f.toString());
+                assertTrue(f.getError().getMessage().contains("issued for node n1"), f.toString());
+            }
+        }
+        // A token works once.
+        String once = Id.random(Category.INSTANCE, RANDOM).toString();
+        String token = Dist.hubToken(api(1), once);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try (HubWire e = HubWire.open("127.0.0.1", hubPort, ca)) {
+                e.send(Frame.newBuilder().setCorrelation(1).setEnroll(io.smalti.protocol.hub.Enroll.newBuilder().setToken(token)
+                        .setPublicKey(com.google.protobuf.ByteString.copyFrom(pair.getPublic().getEncoded()))).build());
+                Frame f = e.read();
+                assertEquals(attempt == 0, f.hasEnrolled(), "attempt " + attempt + ": " + f);
+            }
+        }
+        assertEquals("still", mustCall(2, echo.id, "echo", "\"still\"").asText());
+    }
+
+    @Test
     void fuzzedFramesLeaveTheNodeHealthy() throws Exception {
         Running echo = start(2, "io.smalti.examples.echo.Echo");
         String cert = Dist.getJson(api(2) + "/v1/hub").path("certificate").asText();

@@ -37,6 +37,12 @@ final class HubWire implements AutoCloseable {
         return open(host, port, caPem, null, null);
     }
 
+    /** A connection presenting {@code own} (with its key). */
+    static HubWire withCertificate(String host, int port, String caPem, X509Certificate own, java.security.PrivateKey key)
+            throws Exception {
+        return open(host, port, caPem, own, key);
+    }
+
     private static HubWire open(String host, int port, String caPem, X509Certificate own, java.security.PrivateKey key)
             throws Exception {
         X509Certificate ca = (X509Certificate) CertificateFactory.getInstance("X.509")
@@ -67,9 +73,9 @@ final class HubWire implements AutoCloseable {
 
     /**
      * Enrols as a harness would (a token from the node's API at {@code api}, redeemed at the hub for a certificate of a
-     * key made here), then connects with that certificate and says hello as {@code component}; returns after Welcome.
+     * key made here) and connects with that certificate as {@code component}; says nothing yet.
      */
-    static HubWire hello(String api, String host, int port, String caPem, String component) throws Exception {
+    static HubWire enrolled(String api, String host, int port, String caPem, String component) throws Exception {
         java.security.KeyPair pair = io.smalti.credentials.ca.KeyAlgorithm.EC.generate();
         X509Certificate own;
         try (HubWire e = open(host, port, caPem)) {
@@ -82,7 +88,12 @@ final class HubWire implements AutoCloseable {
             }
             own = io.smalti.credentials.ca.Pem.parseCertificate(enrolled.getEnrolled().getCertificate().toByteArray());
         }
-        HubWire w = open(host, port, caPem, own, pair.getPrivate());
+        return open(host, port, caPem, own, pair.getPrivate());
+    }
+
+    /** {@link #enrolled}, then hello as {@code component}; returns after the Welcome. */
+    static HubWire hello(String api, String host, int port, String caPem, String component) throws Exception {
+        HubWire w = enrolled(api, host, port, caPem, component);
         w.send(Frame.newBuilder().setCorrelation(1).setHello(Hello.newBuilder().setVersion(1).setComponent(component)
                 .setAgent("HubIT")).build());
         Frame welcome = w.read();

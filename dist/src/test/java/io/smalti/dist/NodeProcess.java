@@ -21,6 +21,11 @@ final class NodeProcess {
 
     private NodeProcess(String name, String host, int clusterPort, int apiPort, Path dataDir, Path log,
                         List<String> command) throws IOException {
+        this(name, host, clusterPort, apiPort, dataDir, log, command, null);
+    }
+
+    private NodeProcess(String name, String host, int clusterPort, int apiPort, Path dataDir, Path log,
+                        List<String> command, String stdin) throws IOException {
         this.name = name;
         this.host = host;
         this.clusterPort = clusterPort;
@@ -28,12 +33,40 @@ final class NodeProcess {
         this.dataDir = dataDir;
         this.log = log;
         this.command = command;
+        this.stdin = stdin;
         launch();
     }
 
     private void launch() throws IOException {
         process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        if (stdin != null) {
+            try (java.io.OutputStream in = process.getOutputStream()) {
+                in.write((stdin + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+        }
+    }
+
+    /** What the node reads on its standard input (a join token), or null. */
+    private String stdin;
+
+    /**
+     * Starts a node of a new machine with no CA, joining {@code seed} with {@code joinToken} (given on its standard
+     * input) and the cluster's master key file.
+     */
+    static NodeProcess startJoining(Path workDir, String name, String host, String seed, String joinToken, Path masterKeyFile)
+            throws IOException {
+        int clusterPort = Dist.freePort(host);
+        int apiPort = Dist.freePort(host);
+        Path dir = workDir.resolve(name);
+        Files.createDirectories(dir);
+        List<String> cmd = new ArrayList<>(List.of(Dist.launcher().toString(), "node", "start", "--name", name,
+                "--host", host, "--port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
+                "--data-dir", dir.resolve("data").toString(), "--driver", "process", "--join", seed,
+                "--master-key-file", masterKeyFile.toString(), "--join-token-stdin"));
+        NodeProcess n = new NodeProcess(name, host, clusterPort, apiPort, dir.resolve("data"), dir.resolve("node.log"),
+                List.copyOf(cmd), joinToken);
+        return n;
     }
 
     /** Starts the node again after it stopped: same name, ports, data directory and log. */
@@ -46,6 +79,12 @@ final class NodeProcess {
 
     /** Starts {@code smalti node start} for a node on {@code host}, joining {@code seed} (host:port) if given. */
     static NodeProcess start(Path workDir, String name, String host, String seed, String... extra) throws IOException {
+        return start(workDir, name, host, seed, null, extra);
+    }
+
+    /** The same with the CA of {@code credentials} (made by {@link Dist#newCredentials}); null: the tests' own. */
+    static NodeProcess start(Path workDir, String name, String host, String seed, Path credentials, String... extra)
+            throws IOException {
         int clusterPort = Dist.freePort(host);
         int apiPort = Dist.freePort(host);
         Path dir = workDir.resolve(name);
@@ -59,7 +98,8 @@ final class NodeProcess {
         cmd.add("process");
         cmd.add("--join");
         cmd.add(seed != null ? seed : host + ":" + clusterPort);
-        cmd.addAll(Dist.credentialsFor(dir.resolve("data")));
+        cmd.addAll(credentials == null ? Dist.credentialsFor(dir.resolve("data"))
+                : Dist.credentialsFor(dir.resolve("data"), credentials));
         cmd.addAll(List.of(extra));
         return new NodeProcess(name, host, clusterPort, apiPort, dir.resolve("data"), log, List.copyOf(cmd));
     }

@@ -167,7 +167,9 @@ public final class NodeAgent {
             HttpsConnectionContext https = ConnectionContext.httpsServer(() -> {
                 javax.net.ssl.SSLEngine engine = credentials.current().context().createSSLEngine();
                 engine.setUseClientMode(false);
-                engine.setNeedClientAuth(true);
+                // Wanted, not needed: a joining machine has none yet (POST /v1/join); ApiGuard refuses every other
+                // request without one, with a 401 that says what to do rather than a failed handshake.
+                engine.setWantClientAuth(true);
                 return engine;
             });
             binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port()).enableHttps(https)

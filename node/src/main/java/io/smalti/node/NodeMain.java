@@ -60,6 +60,11 @@ public final class NodeMain implements Callable<Integer> {
             description = "This node's copy of the cluster CA (smalti.credentials.dir; default <data-dir>/credentials).")
     Path credentialsDir;
 
+    @Option(names = "--join-token-stdin",
+            description = "Read a join token (smalti cluster join-token NAME) from standard input and fetch the cluster's "
+                    + "CA with it, if this node has none yet; the master key file is still needed.")
+    boolean joinTokenStdin;
+
     @Option(names = "--join", paramLabel = "HOST:PORT",
             description = "A node to join, by its cluster address; repeatable (smalti.node.seeds).")
     List<String> join = new ArrayList<>();
@@ -74,9 +79,21 @@ public final class NodeMain implements Callable<Integer> {
     public Integer call() {
         NodeAgent agent;
         try {
-            agent = NodeAgent.start(NodeSettings.load(config, overrides()));
+            NodeSettings settings = NodeSettings.load(config, overrides());
+            if (joinTokenStdin && !io.smalti.credentials.ca.ClusterCa.exists(settings.security().dir())) {
+                // From standard input, never an argument: tokens must not show in ps.
+                String text = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+                        java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+                io.smalti.node.security.JoinToken.parse(text).fetchCredentials(settings.name(), settings.security().dir(),
+                        settings.security().masterKeyFile());
+                log.info("Joined with a join token: the cluster CA is now in {}", settings.security().dir());
+            }
+            agent = NodeAgent.start(settings);
         } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println("smalti node start: " + e.getMessage());
+            return 2;
+        } catch (java.io.IOException e) {
+            System.err.println("smalti node start: cannot read the join token from standard input: " + e.getMessage());
             return 2;
         }
         NodeSettings s = agent.settings();

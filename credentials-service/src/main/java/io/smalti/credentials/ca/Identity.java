@@ -59,6 +59,11 @@ public record Identity(String subsystem, String uid, String node, List<String> e
         return b.append(",O=").append(subsystem).append(",DC=").append(cluster).toString();
     }
 
+    /** This identity without its endpoints (what a certificate's subject says; the endpoints are its alternative names). */
+    public Identity withoutEndpoints() {
+        return new Identity(subsystem, uid, node, List.of());
+    }
+
     /** Whether this identity may change things through the REST API (operators and nodes; viewers only read). */
     public boolean mayChange() {
         return subsystem.equals(OPERATOR) || subsystem.equals(NODE);

@@ -82,10 +82,13 @@ public final class CredentialsClient implements AutoCloseable {
         return new Token(r.getToken().getToken(), Instant.ofEpochMilli(r.getToken().getExpiresMs()));
     }
 
-    /** Redeems a child's token for a certificate of its public key (the child's private key stays with it). */
-    public Issued redeem(String token, byte[] publicKeyDer) {
+    /**
+     * Redeems a child's token, made for a {@code subsystem} identity, for a certificate of its public key (the child's
+     * private key stays with it).
+     */
+    public Issued redeem(String token, byte[] publicKeyDer, String subsystem) {
         return issued(call(CredentialsRequest.newBuilder().setRedeem(Redeem.newBuilder().setToken(token)
-                .setPublicKey(ByteString.copyFrom(publicKeyDer))).build()));
+                .setPublicKey(ByteString.copyFrom(publicKeyDer)).setSubsystem(subsystem)).build()));
     }
 
     /** Revokes every certificate of {@code uid}; returns how many. */

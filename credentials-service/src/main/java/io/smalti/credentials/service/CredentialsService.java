@@ -59,7 +59,8 @@ public final class CredentialsService {
                 case ISSUE -> issue(identity(request.getIssue().getIdentity()), request.getIssue().getPublicKey().toByteArray(),
                         request.getIssue().getLifetimeMs());
                 case MAKE_TOKEN -> makeToken(identity(request.getMakeToken().getIdentity()));
-                case REDEEM -> redeem(request.getRedeem().getToken(), request.getRedeem().getPublicKey().toByteArray());
+                case REDEEM -> redeem(request.getRedeem().getToken(), request.getRedeem().getPublicKey().toByteArray(),
+                        request.getRedeem().getSubsystem());
                 case REVOKE -> revoke(request.getRevoke().getUid());
                 case GET_CRL -> crl();
                 case BODY_NOT_SET -> refuse(Refusal.Code.BAD_REQUEST, "empty request");
@@ -104,9 +105,14 @@ public final class CredentialsService {
                 .setExpiresMs(t.expires().toEpochMilli())).build();
     }
 
-    private CredentialsResponse redeem(String token, byte[] publicKey) throws OneTimeTokens.Refused {
+    private CredentialsResponse redeem(String token, byte[] publicKey, String subsystem) throws OneTimeTokens.Refused {
         Pem.parsePublicKey(publicKey); // a bad key must not use the token up
         Identity identity = tokens.redeem(token, clock.instant());
+        if (!subsystem.isEmpty() && !subsystem.equals(identity.subsystem())) {
+            // Used up all the same: whoever holds it tried it where it does not belong.
+            throw new OneTimeTokens.Refused("the token is not valid here (it was made for a " + identity.subsystem()
+                    + ", not a " + subsystem + ")");
+        }
         return issue(identity, publicKey, 0);
     }
 

@@ -44,6 +44,12 @@ public final class ApiGuard extends AllDirectives {
         this.revoked = revoked;
     }
 
+    /** This API's own base URL. */
+    public String selfApi() {
+        String host = hosts.iterator().next();
+        return "https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+
     /** {@code inner} behind the checks. */
     public Route guard(Route inner) {
         return extractRequest(request -> optionalAttribute(AttributeKeys.sslSession, ssl -> {
@@ -52,6 +58,9 @@ public final class ApiGuard extends AllDirectives {
                 return complete(Json.error(StatusCodes.FORBIDDEN, refusal.get()));
             }
             X509Certificate peer = peer(ssl);
+            if (peer == null && request.method().equals(HttpMethods.POST) && request.getUri().path().equals("/v1/join")) {
+                return inner; // a machine joining has no certificate yet: its one-time token is the authority
+            }
             if (peer == null) {
                 return complete(Json.error(StatusCodes.UNAUTHORIZED, "no client certificate: the REST API needs an "
                         + "operator or viewer certificate of this cluster (smalti operator cert)"));

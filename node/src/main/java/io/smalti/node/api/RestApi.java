@@ -60,7 +60,7 @@ public final class RestApi extends AllDirectives {
                     Thread t = new Thread(r, "api-credentials");
                     t.setDaemon(true);
                     return t;
-                }));
+                }), guard.selfApi());
         this.peers = peers;
         this.cluster = Cluster.get(system);
         this.selfName = selfName;

@@ -36,9 +36,11 @@ final class SecurityRoutes extends AllDirectives {
     private final Duration operatorLifetime;
     private final Materializer materializer;
     private final Executor blocking;
+    private final String selfApi;
 
     SecurityRoutes(NodeCredentials credentials, NodeHubTls hubTls, Duration operatorLifetime, Materializer materializer,
-                   Executor blocking) {
+                   Executor blocking, String selfApi) {
+        this.selfApi = selfApi;
         this.credentials = credentials;
         this.hubTls = hubTls;
         this.operatorLifetime = operatorLifetime;
@@ -49,6 +51,12 @@ final class SecurityRoutes extends AllDirectives {
     /** POST /v1/operators: the answer. */
     record OperatorCertificateBody(String name, String role, String certificate, String ca, String notAfter) {}
 
+    /** POST /v1/join-tokens: the answer. */
+    record JoinTokenBody(String name, String token, String expires) {}
+
+    /** POST /v1/join: the answer (the CA key stays sealed under the master key, which the new node must hold). */
+    record JoinBody(String cluster, String ca, String caKey, String masterParams) {}
+
     /** POST /v1/hub/tokens: the answer. */
     record TokenBody(String component, String node, String token, String expires) {}
 
@@ -56,6 +64,8 @@ final class SecurityRoutes extends AllDirectives {
         return concat(
                 path(segment("v1").slash("operators"), () -> post(() -> json(this::operatorCertificate))),
                 path(segment("v1").slash("hub").slash("tokens"), () -> post(() -> json(this::token))),
+                path(segment("v1").slash("join-tokens"), () -> post(() -> json(this::joinToken))),
+                path(segment("v1").slash("join"), () -> post(() -> json(this::join))),
                 path(segment("v1").slash("crl"), () -> get(() -> complete(HttpResponse.create()
                         .withEntity(ContentTypes.create(org.apache.pekko.http.javadsl.model.MediaTypes.applicationBinary(
                                 "pkix-crl", false)),
@@ -104,6 +114,40 @@ final class SecurityRoutes extends AllDirectives {
                 Pem.parsePublicKey(key), operatorLifetime);
         return Json.response(StatusCodes.CREATED, new OperatorCertificateBody(name, role, Pem.certificate(issued.certificate()),
                 Pem.certificate(issued.ca()), issued.certificate().getNotAfter().toInstant().toString()));
+    }
+
+    private HttpResponse joinToken(JsonNode body) {
+        String name = text(body, "name");
+        CredentialsClient.Token t = credentials.client().makeToken(new Identity(Identity.NODE, name, name, List.of()));
+        String text = new io.smalti.node.security.JoinToken(selfApi, t.value(),
+                io.smalti.node.security.JoinToken.sha256(credentials.current().ca())).text();
+        return Json.response(StatusCodes.CREATED, new JoinTokenBody(name, text, t.expires().toString()));
+    }
+
+    /** Redeems a node's join token (no client certificate: the token is the authority) for the CA directory. */
+    private HttpResponse join(JsonNode body) {
+        String name = text(body, "name");
+        byte[] key;
+        try {
+            key = Base64.getDecoder().decode(text(body, "publicKey"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("publicKey must be base64 (an X.509 SubjectPublicKeyInfo)");
+        }
+        CredentialsClient.Issued issued = credentials.client().redeem(text(body, "token"), key, Identity.NODE);
+        String bound = Identity.of(issued.certificate()).map(n -> n.identity().uid()).orElse("?");
+        if (!bound.equals(name)) {
+            throw new IllegalArgumentException("the join token was made for node " + bound + ", not " + name);
+        }
+        java.nio.file.Path dir = credentials.settings().dir();
+        try {
+            return Json.response(StatusCodes.OK, new JoinBody(credentials.cluster(), Pem.certificate(issued.ca()),
+                    Base64.getEncoder().encodeToString(java.nio.file.Files.readAllBytes(
+                            dir.resolve(io.smalti.credentials.ca.ClusterCa.KEY_FILE))),
+                    Base64.getEncoder().encodeToString(java.nio.file.Files.readAllBytes(
+                            dir.resolve(io.smalti.credentials.MasterKey.PARAMS_FILE)))));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read the CA directory " + dir + ": " + e.getMessage(), e);
+        }
     }
 
     private HttpResponse token(JsonNode body) {

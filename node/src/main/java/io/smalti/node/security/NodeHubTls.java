@@ -70,7 +70,8 @@ public final class NodeHubTls implements HubTls {
 
     @Override
     public CompletionStage<Issued> redeem(String token, byte[] publicKey) {
-        return CompletableFuture.supplyAsync(() -> issued(credentials.client().redeem(token, publicKey)), calls);
+        return CompletableFuture.supplyAsync(() -> issued(credentials.client().redeem(token, publicKey, Identity.HARNESS)),
+                calls);
     }
 
     @Override
