@@ -97,8 +97,8 @@ public final class Audit implements AutoCloseable {
         for (Path p : List.of(rotated, file)) {
             try {
                 for (String l : Files.readAllLines(p, StandardCharsets.UTF_8)) {
-                    if (l.isBlank()) {
-                        continue;
+                    if (!l.endsWith("}")) {
+                        continue; // blank, or cut short by a crash mid-write
                     }
                     lines.addLast(l);
                     if (lines.size() > want) {
@@ -128,8 +128,18 @@ public final class Audit implements AutoCloseable {
             if (!Files.exists(file)) {
                 Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             }
+            boolean cut;
+            try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+                ByteBuffer last = ByteBuffer.allocate(1);
+                cut = in.size() > 0 && in.read(last, in.size() - 1) == 1 && last.get(0) != '\n';
+            }
             out = FileChannel.open(file, Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND));
             size = out.size();
+            if (cut) {
+                // A crash cut the last line short: end it, so that the next event starts a line of its own.
+                out.write(ByteBuffer.wrap(new byte[] {'\n'}));
+                size++;
+            }
         } catch (IOException e) {
             throw new CredentialsException("cannot open the audit log " + file + ": " + e, e);
         }
