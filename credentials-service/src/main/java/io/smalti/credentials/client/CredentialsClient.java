@@ -80,6 +80,7 @@ public final class CredentialsClient implements AutoCloseable {
 
     private final Path socket;
     private SocketChannel channel;
+    private Framing.Reader reader;
 
     public CredentialsClient(Path socket) {
         this.socket = socket;
@@ -251,9 +252,10 @@ public final class CredentialsClient implements AutoCloseable {
         if (channel == null || !channel.isOpen()) {
             channel = SocketChannel.open(StandardProtocolFamily.UNIX);
             channel.connect(UnixDomainSocketAddress.of(socket));
+            reader = new Framing.Reader();
         }
         Framing.write(channel, request.toByteArray());
-        byte[] answer = Framing.read(channel);
+        byte[] answer = reader.read(channel);
         if (answer == null) {
             throw new IOException("the service closed the connection");
         }

@@ -1,9 +1,7 @@
 package io.smalti.credentials.vault;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.smalti.credentials.CredentialsException;
 import io.smalti.protocol.credentials.AuditEvent;
 import io.smalti.protocol.credentials.Identity;
@@ -145,32 +143,51 @@ public final class Audit implements AutoCloseable {
         }
     }
 
+    /** One event as a JSON object, written by hand: Jackson's tree took about a third of a vault HMAC's time. */
     static String json(AuditEvent e) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("time", Instant.ofEpochMilli(e.getTimeMs()).toString());
-        o.put("subsystem", e.getCaller().getSubsystem());
-        o.put("uid", e.getCaller().getUid());
+        StringBuilder b = new StringBuilder(320).append('{');
+        field(b, "time", Instant.ofEpochMilli(e.getTimeMs()).toString());
+        field(b.append(','), "subsystem", e.getCaller().getSubsystem());
+        field(b.append(','), "uid", e.getCaller().getUid());
         if (!e.getCaller().getNode().isEmpty()) {
-            o.put("node", e.getCaller().getNode());
+            field(b.append(','), "node", e.getCaller().getNode());
         }
         if (!e.getComponentType().isEmpty()) {
-            o.put("componentType", e.getComponentType());
+            field(b.append(','), "componentType", e.getComponentType());
         }
-        o.put("operation", e.getOperation().name());
-        o.put("credential", e.getCredential());
-        o.put("outcome", e.getOutcome().name());
+        field(b.append(','), "operation", e.getOperation().name());
+        field(b.append(','), "credential", e.getCredential());
+        field(b.append(','), "outcome", e.getOutcome().name());
         if (!e.getReason().isEmpty()) {
-            o.put("reason", e.getReason());
+            field(b.append(','), "reason", e.getReason());
         }
         if (!e.getInputSha256().isEmpty()) {
-            o.put("inputLength", e.getInputLength());
-            o.put("inputSha256", e.getInputSha256());
+            b.append(",\"inputLength\":").append(e.getInputLength());
+            field(b.append(','), "inputSha256", e.getInputSha256());
         }
-        try {
-            return JSON.writeValueAsString(o);
-        } catch (JsonProcessingException x) {
-            throw new IllegalStateException(x);
+        return b.append('}').toString();
+    }
+
+    private static void field(StringBuilder b, String name, String value) {
+        b.append('"').append(name).append("\":\"");
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20 || c == 0x2028 || c == 0x2029) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
         }
+        b.append('"');
     }
 
     static AuditEvent parse(String line) {

@@ -62,6 +62,10 @@ class AuditTest {
                 + "\"reason\":\"no rule lets \\\"c3\\\" run HMAC\",\"inputLength\":3,\"inputSha256\":\""
                 + Audit.hash("input 3".getBytes(StandardCharsets.UTF_8)) + "\"}", line);
         assertEquals(event(3), Audit.parse(line));
+        AuditEvent odd = event(4).toBuilder().setReason("line 1\nline 2\t\"q\" \\ \u0001 \u2028 é ሴ").setCredential("a/b:c@d").build();
+        String oddLine = Audit.json(odd);
+        assertTrue(oddLine.chars().noneMatch(c -> c < 0x20 || c == 0x2028), oddLine);
+        assertEquals(odd, Audit.parse(oddLine));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new Audit(dir, 100)).getMessage().contains("4096"));
     }
 }
