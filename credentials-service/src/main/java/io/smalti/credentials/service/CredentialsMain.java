@@ -45,7 +45,7 @@ public final class CredentialsMain {
             ClusterCa ca = ClusterCa.open(dir, master);
             Clock clock = Clock.systemUTC();
             // The audit log rotates at this size (one older file is kept); an event is about 250 bytes.
-            long auditMax = Long.parseLong(opts.getOrDefault("audit-max-mib", "16")) * 1024 * 1024;
+            long auditMax = mebibytes(opts.getOrDefault("audit-max-mib", "16"), "--audit-max-mib");
             CredentialsService service = new CredentialsService(ca, new OneTimeTokens(tokenExpiry, 10_000),
                     new Revocations(dir, clock.instant()), Vault.open(dir, master, clock), new Audit(dir, auditMax),
                     lifetime, clock);
@@ -71,6 +71,18 @@ public final class CredentialsMain {
             throw new IllegalArgumentException("--" + name + " is required");
         }
         return v;
+    }
+
+    private static long mebibytes(String value, String option) {
+        try {
+            long mib = Long.parseLong(value);
+            if (mib >= 1 && mib <= 1024) {
+                return mib * 1024 * 1024;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException(option + " must be a whole number of MiB, 1..1024, not '" + value + "'");
     }
 
     private static void usage(String message) {

@@ -29,10 +29,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: one thread, {@code credentials-service}, owns the listening socket, every connection and the
  * {@link CredentialsService}: it accepts, reads, answers and writes, non-blocking, on one {@link Selector}. A
- * request thus goes from the caller's write to its answer with no hand-off between threads (a reader thread per
- * connection handing each request to an owner thread and waiting for it cost three wake-ups a request, and held
- * vault HMACs to 15,000/s on a loaded 2-core machine). An answer that does not fit in the socket's buffer is
- * written as the peer reads it; its connection's next request waits until then.
+ * request thus goes from the caller's write to its answer with no hand-off between threads: a reader thread per
+ * connection handing each request to an owner thread and waiting for it added two wake-ups to the socket's two
+ * (docs/benchmarks.md, "Credentials service": medians on a loaded 2-core machine, 8.7k to 9.8k vault HMACs a second
+ * for one client, 31k to 37k for four). An answer that does not fit in the socket's buffer is written as the peer
+ * reads it, while other connections are served; its connection's next request waits until then.
  */
 public final class SocketServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SocketServer.class);
