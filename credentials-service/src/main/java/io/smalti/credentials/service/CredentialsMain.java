@@ -5,6 +5,8 @@ import io.smalti.credentials.MasterKey;
 import io.smalti.credentials.ca.ClusterCa;
 import io.smalti.credentials.ca.OneTimeTokens;
 import io.smalti.credentials.ca.Revocations;
+import io.smalti.credentials.vault.Audit;
+import io.smalti.credentials.vault.Vault;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -14,7 +16,7 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * The credentials service process: {@code serve --dir DIR --socket PATH --master-key-file FILE [--lifetime 1h]
- * [--token-expiry 60s]}. Started and supervised by the node agent; exits 2 (and says why on stderr) when its
+ * [--token-expiry 60s] [--audit-max-mib 16]}. Started and supervised by the node agent; exits 2 (and says why on stderr) when its
  * credentials cannot be opened: a missing or tampered CA key, a wrong master key. The master key's secret is read
  * from its file, never from arguments or the environment.
  */
@@ -42,8 +44,11 @@ public final class CredentialsMain {
             MasterKey master = MasterKey.open(dir, MasterKey.readSecret(keyFile));
             ClusterCa ca = ClusterCa.open(dir, master);
             Clock clock = Clock.systemUTC();
+            // The audit log rotates at this size (one older file is kept); an event is about 250 bytes.
+            long auditMax = mebibytes(opts.getOrDefault("audit-max-mib", "16"), "--audit-max-mib");
             CredentialsService service = new CredentialsService(ca, new OneTimeTokens(tokenExpiry, 10_000),
-                    new Revocations(dir, clock.instant()), lifetime, clock);
+                    new Revocations(dir, clock.instant()), Vault.open(dir, master, clock), new Audit(dir, auditMax),
+                    lifetime, clock);
             server = SocketServer.start(Path.of(required(opts, "socket")), service);
             System.out.println("Credentials service of cluster " + ca.cluster() + " listening on " + server.path());
         } catch (CredentialsException | IllegalArgumentException e) {
@@ -89,6 +94,18 @@ public final class CredentialsMain {
             throw new IllegalArgumentException("--" + name + " is required");
         }
         return v;
+    }
+
+    private static long mebibytes(String value, String option) {
+        try {
+            long mib = Long.parseLong(value);
+            if (mib >= 1 && mib <= 1024) {
+                return mib * 1024 * 1024;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException(option + " must be a whole number of MiB, 1..1024, not '" + value + "'");
     }
 
     private static void usage(String message) {

@@ -7,6 +7,8 @@ import io.smalti.credentials.ca.Identity;
 import io.smalti.credentials.ca.OneTimeTokens;
 import io.smalti.credentials.ca.Pem;
 import io.smalti.credentials.ca.Revocations;
+import io.smalti.credentials.vault.Audit;
+import io.smalti.credentials.vault.Vault;
 import io.smalti.protocol.credentials.CredentialsRequest;
 import io.smalti.protocol.credentials.CredentialsResponse;
 import io.smalti.protocol.credentials.IssuedCertificate;
@@ -28,8 +30,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What the credentials service does for its callers: issues certificates (directly for the node agent, or against a
- * one-time token), makes tokens, revokes, and signs the revocation list. Every request is logged with who it was for,
- * never with a key or token. Not thread-safe: its one owner is the service's request thread ({@link SocketServer}).
+ * one-time token), makes tokens, revokes, and signs the revocation list; the vault's requests go to
+ * {@link VaultRequests}, which audits them. Every request is logged with who it was for, never with a key or token.
+ * Not thread-safe: its one owner is the service's request thread ({@link SocketServer}).
  */
 public final class CredentialsService {
     private static final Logger LOG = LoggerFactory.getLogger(CredentialsService.class);
@@ -43,9 +46,13 @@ public final class CredentialsService {
     private final Clock clock;
     private X509CRL crl;
     private List<BigInteger> crlSerials = List.of();
+    private final VaultRequests vault;
 
-    public CredentialsService(ClusterCa ca, OneTimeTokens tokens, Revocations revocations, Duration lifetime, Clock clock) {
+    /** The vault and its audit log are opened by the caller from the same directory and master key as the CA. */
+    public CredentialsService(ClusterCa ca, OneTimeTokens tokens, Revocations revocations, Vault vault, Audit audit,
+            Duration lifetime, Clock clock) {
         this.ca = ca;
+        this.vault = new VaultRequests(vault, audit, clock);
         this.tokens = tokens;
         this.revocations = revocations;
         this.lifetime = lifetime;
@@ -64,6 +71,8 @@ public final class CredentialsService {
                 case REVOKE -> revoke(request.getRevoke().getUid());
                 case GET_CRL -> crl();
                 case BODY_NOT_SET -> refuse(Refusal.Code.BAD_REQUEST, "empty request");
+                case VAULT_PUT, VAULT_LIST, VAULT_DELETE, VAULT_HMAC, VAULT_SIGN, VAULT_PUBLIC_KEY, VAULT_AWS_SIGN,
+                        VAULT_AUTHORIZATION, VAULT_SET_POLICY, VAULT_GET_POLICY, VAULT_AUDIT -> vault.handle(request);
             };
         } catch (IllegalArgumentException e) {
             return refuse(Refusal.Code.BAD_REQUEST, e.getMessage());

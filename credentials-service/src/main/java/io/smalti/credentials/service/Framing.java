@@ -14,19 +14,44 @@ public final class Framing {
     private Framing() {
     }
 
-    /** Reads one message; null at a clean end of stream. */
-    public static byte[] read(ReadableByteChannel in) throws IOException {
-        ByteBuffer len = ByteBuffer.allocate(4);
-        if (!fill(in, len, true)) {
-            return null;
+    /**
+     * Reads messages from a blocking channel, a whole answer usually in one read (not a read for the length and one
+     * for the body). Not thread-safe: one per connection, used by its one reader at a time.
+     */
+    public static final class Reader {
+        private static final int INITIAL = 16 * 1024;
+        private ByteBuffer buffer = ByteBuffer.allocate(INITIAL);
+
+        /** Reads one message; null at a clean end of stream. */
+        public byte[] read(ReadableByteChannel in) throws IOException {
+            while (buffer.position() < 4) {
+                if (in.read(buffer) < 0) {
+                    if (buffer.position() == 0) {
+                        return null;
+                    }
+                    throw new EOFException("connection closed mid-message");
+                }
+            }
+            int n = buffer.getInt(0);
+            if (n < 0 || n > MAX) {
+                throw new IOException("message of " + n + " bytes (at most " + MAX + ")");
+            }
+            if (buffer.capacity() < 4 + n) {
+                buffer = ByteBuffer.allocate(4 + n).put(buffer.flip());
+            }
+            while (buffer.position() < 4 + n) {
+                if (in.read(buffer) < 0) {
+                    throw new EOFException("connection closed mid-message");
+                }
+            }
+            byte[] message = new byte[n];
+            buffer.flip().position(4);
+            buffer.get(message).compact();
+            if (buffer.capacity() > INITIAL && buffer.position() <= INITIAL) {
+                buffer = ByteBuffer.allocate(INITIAL).put(buffer.flip());
+            }
+            return message;
         }
-        int n = len.flip().getInt();
-        if (n < 0 || n > MAX) {
-            throw new IOException("message of " + n + " bytes (at most " + MAX + ")");
-        }
-        ByteBuffer body = ByteBuffer.allocate(n);
-        fill(in, body, false);
-        return body.array();
     }
 
     public static void write(WritableByteChannel out, byte[] message) throws IOException {
@@ -34,17 +59,5 @@ public final class Framing {
         while (b.hasRemaining()) {
             out.write(b);
         }
-    }
-
-    private static boolean fill(ReadableByteChannel in, ByteBuffer b, boolean eofOk) throws IOException {
-        while (b.hasRemaining()) {
-            if (in.read(b) < 0) {
-                if (eofOk && b.position() == 0) {
-                    return false;
-                }
-                throw new EOFException("connection closed mid-message");
-            }
-        }
-        return true;
     }
 }
