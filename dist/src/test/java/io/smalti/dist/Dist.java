@@ -43,7 +43,8 @@ final class Dist {
             if (operatorDir == null) {
                 throw new IllegalStateException("no operator certificate yet: Dist.useOperator or Dist.credentials first");
             }
-            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).sslContext(sslContext(operatorDir)).build();
+            // A cold JVM's first TLS handshakes run its EC code in the interpreter: seconds on a busy machine.
+            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).sslContext(sslContext(operatorDir)).build();
         }
         return http;
     }
@@ -82,6 +83,9 @@ final class Dist {
     static synchronized Path credentials() {
         if (credentials == null) {
             credentials = newCredentials("smalti");
+        }
+        // A test class of nodes from this CA: present its operator (an earlier class may have used its own cluster's).
+        if (!credentials.resolve("operator").equals(operatorDir)) {
             useOperator(credentials.resolve("operator"));
         }
         return credentials;
@@ -147,10 +151,15 @@ final class Dist {
     /** GETs JSON; returns null when the node does not answer or answers with an error. */
     static JsonNode getJson(String url) {
         try {
-            HttpResponse<String> r = http().send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3))
+            HttpResponse<String> r = http().send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
                     .GET().build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
+            if (r.statusCode() != 200) {
+                System.err.println("GET " + url + ": " + r.statusCode() + " " + r.body());
+                return null;
+            }
+            return JSON.readTree(r.body());
         } catch (IOException e) {
+            System.err.println("GET " + url + ": " + e);
             return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

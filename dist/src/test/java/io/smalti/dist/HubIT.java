@@ -101,7 +101,7 @@ class HubIT {
     /** Starts a component through `smalti harness`, connected to the hub of node 1..3; waits until it answers. */
     private Running start(int node, String mainClass, String... env) throws Exception {
         String id = Id.random(Category.INSTANCE, new java.security.SecureRandom()).toString();
-        JsonNode hub = Dist.getJson(api(node) + "/v1/hub");
+        JsonNode hub = Dist.await(Duration.ofSeconds(30), "node " + node + "'s hub", () -> Dist.getJson(api(node) + "/v1/hub"));
         ObjectNode config = Dist.JSON.createObjectNode();
         config.put("component", id);
         config.putObject("hub").put("host", "127.0.0." + node).put("port", hubPort).put("certificate", hub.path("certificate").asText())

@@ -157,7 +157,8 @@ public final class NodeAgent {
             throw new IllegalStateException("cannot start the component agents: " + rootMessage(e), e);
         }
         io.smalti.node.controller.PeerView peers = watchPeers(system, members);
-        ApiGuard guard = new ApiGuard(credentials.cluster(), apiHosts(settings.api().host()), settings.api().port(),
+        ApiGuard guard = new ApiGuard(credentials.cluster(), settings.api().host(), apiHosts(settings.api().host()),
+                settings.api().port(),
                 credentials::revoked);
         RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, peers, startedAt,
                 guard, credentials, hubTls);

@@ -35,8 +35,10 @@ class CertificateServiceTest {
         Path ca = dir.resolve("ca");
         ClusterCa cluster = ClusterCa.create(ca, MasterKey.create(ca, MasterKey.readSecret(key)), "c1", KeyAlgorithm.EC,
                 Instant.now());
+        MasterKey master = MasterKey.open(ca, MasterKey.readSecret(key));
         CredentialsService service = new CredentialsService(cluster, new OneTimeTokens(Duration.ofSeconds(60), 100),
-                new Revocations(ca, Instant.now()), Duration.ofHours(1), Clock.systemUTC());
+                new Revocations(ca, Instant.now()), io.smalti.credentials.vault.Vault.open(ca, master, Clock.systemUTC()),
+                new io.smalti.credentials.vault.Audit(ca, 1 << 20), Duration.ofHours(1), Clock.systemUTC());
         // Unix socket paths are limited to 107 bytes: a short one.
         Path socket = Files.createTempDirectory(Path.of("/tmp"), "cs").resolve("s.sock");
         try (SocketServer server = SocketServer.start(socket, service); CredentialsClient client = new CredentialsClient(socket)) {

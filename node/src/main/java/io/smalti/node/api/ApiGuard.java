@@ -30,15 +30,18 @@ public final class ApiGuard extends AllDirectives {
     private static final Set<String> CALLERS = Set.of(Identity.OPERATOR, Identity.VIEWER, Identity.NODE);
 
     private final String cluster;
+    private final String host;
     private final Set<String> hosts;
     private final int port;
     private final Supplier<Set<BigInteger>> revoked;
 
     /**
+     * @param host  the API's configured host: its own URL names it
      * @param hosts the names this API answers to (its configured host, and localhost names for a loopback one)
      */
-    public ApiGuard(String cluster, Set<String> hosts, int port, Supplier<Set<BigInteger>> revoked) {
+    public ApiGuard(String cluster, String host, Set<String> hosts, int port, Supplier<Set<BigInteger>> revoked) {
         this.cluster = cluster;
+        this.host = host;
         this.hosts = Set.copyOf(hosts.stream().map(h -> h.toLowerCase(Locale.ROOT)).toList());
         this.port = port;
         this.revoked = revoked;
@@ -46,7 +49,6 @@ public final class ApiGuard extends AllDirectives {
 
     /** This API's own base URL. */
     public String selfApi() {
-        String host = hosts.iterator().next();
         return "https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 
