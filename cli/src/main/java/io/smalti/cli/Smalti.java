@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
                 CallCommand.class, CastCommand.class, GroupsCommand.class, AttrsCommand.class, DebugCommand.class,
                 DeployCommand.class, PsCommand.class, DestroyCommand.class, ScaleCommand.class, TypesCommand.class,
                 BundlesCommand.class, NodeCommand.class,
-                KeysCommand.class, BundleCommand.class, OperatorCommand.class,
+                KeysCommand.class, BundleCommand.class, OperatorCommand.class, CredCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Run a node agent in the foreground with: smalti node start --help", "",
                 "Commands that talk to a node use --node URL, else $SMALTI_NODE, else the first running node "

@@ -131,6 +131,24 @@ class SecurityIT {
         Dist.await(Duration.ofSeconds(60), "n4 to stop", () -> n4.isAlive() ? null : true);
         assertTrue(n4.logText().contains("refused the join token"), n4.logText());
 
+        // A secret put into n1's vault: listed without it, audited, and (below) in no command line, environment or file.
+        String secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY-" + System.nanoTime();
+        Path secretFile = work.resolve("secret.txt");
+        Files.writeString(secretFile, secret);
+        Dist.Run put = Dist.smalti(Duration.ofSeconds(30), work, "cred", "put", "aws-prod", "--kind", "aws-access-key",
+                "--shareable", "AKIDEXAMPLE", "--secret-file", secretFile.toString(), "--node", n1.api());
+        assertEquals(0, put.exit(), put.out() + put.err());
+        Files.delete(secretFile);
+        Dist.Run ls = Dist.smalti(Duration.ofSeconds(30), work, "cred", "ls", "--json", "--node", n1.api());
+        assertTrue(ls.out().contains("aws-prod") && ls.out().contains("AKIDEXAMPLE"), ls.out());
+        assertFalse(ls.out().contains(secret), "the confidential part is never shown");
+        Dist.Run audit = Dist.smalti(Duration.ofSeconds(30), work, "cred", "audit", "--json", "--node", n1.api());
+        assertTrue(audit.out().contains("\"PUT\"") && audit.out().contains("aws-prod"), audit.out());
+        assertFalse(audit.out().contains(secret));
+        Dist.Run viewerPut = Dist.smalti(Duration.ofSeconds(30), work, "cred", "rm", "aws-prod", "--node", n1.api(),
+                "--cert", viewer.resolve("operator.pem").toString(), "--key", viewer.resolve("operator-key.pem").toString());
+        assertEquals(1, viewerPut.exit(), "a viewer cannot delete credentials: " + viewerPut.out());
+
         // Each node runs its credentials service as a child; no secret in any command line or environment.
         String masterKey = Files.readString(Dist.credentials().resolve("master.key")).trim();
         for (NodeProcess n : List.of(n1, n2)) {
@@ -141,13 +159,18 @@ class SecurityIT {
             });
             assertTrue(all.stream().anyMatch(p -> cmdline(p).contains("CredentialsMain")), n.name + " runs its credentials service");
             for (ProcessHandle p : all) {
-                assertFalse(cmdline(p).contains(masterKey), "the master key in the command line of " + p.pid());
-                assertFalse(read(Path.of("/proc", Long.toString(p.pid()), "environ")).contains(masterKey),
-                        "the master key in the environment of " + p.pid());
+                for (String s : List.of(masterKey, secret)) {
+                    assertFalse(cmdline(p).contains(s), "a secret in the command line of " + p.pid());
+                    assertFalse(read(Path.of("/proc", Long.toString(p.pid()), "environ")).contains(s),
+                            "a secret in the environment of " + p.pid());
+                }
             }
-            // Nor in any file of the node's data directory: the CA key there is sealed.
+            // Nor in any file of the node's directory (data, logs, credentials): the CA key and the vault are sealed.
             try (Stream<Path> files = Files.walk(n.dataDir.getParent())) {
-                files.filter(Files::isRegularFile).forEach(f -> assertFalse(read(f).contains(masterKey), f.toString()));
+                files.filter(Files::isRegularFile).forEach(f -> {
+                    assertFalse(read(f).contains(masterKey), f.toString());
+                    assertFalse(read(f).contains(secret), "the vault's secret in plain text in " + f);
+                });
             }
             assertFalse(read(n.dataDir.getParent().resolve("credentials/ca-key.sealed")).contains("PRIVATE KEY"));
         }

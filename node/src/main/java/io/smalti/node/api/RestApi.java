@@ -49,18 +49,21 @@ public final class RestApi extends AllDirectives {
     private final Instant startedAt;
     private final ApiGuard guard;
     private final SecurityRoutes securityRoutes;
+    private final VaultRoutes vaultRoutes;
 
     public RestApi(ActorSystem<?> system, String selfName, RingView ringView, NodeDirectory.View directory,
                    Vnodes vnodes, io.smalti.hub.Hub hub, io.smalti.component.Components components,
                    io.smalti.node.controller.PeerView peers, Instant startedAt, ApiGuard guard,
                    io.smalti.node.security.NodeCredentials credentials, io.smalti.node.security.NodeHubTls hubTls) {
         this.guard = guard;
+        java.util.concurrent.Executor blocking = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "api-credentials");
+            t.setDaemon(true);
+            return t;
+        });
         this.securityRoutes = new SecurityRoutes(credentials, hubTls, credentials.settings().operatorLifetime(),
-                Materializer.matFromSystem(system), java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
-                    Thread t = new Thread(r, "api-credentials");
-                    t.setDaemon(true);
-                    return t;
-                }), guard.selfApi());
+                Materializer.matFromSystem(system), blocking, guard.selfApi());
+        this.vaultRoutes = new VaultRoutes(credentials, Materializer.matFromSystem(system), blocking);
         this.peers = peers;
         this.cluster = Cluster.get(system);
         this.selfName = selfName;
@@ -126,7 +129,8 @@ public final class RestApi extends AllDirectives {
                 vnodeRoutes.routes(),
                 hubRoutes.routes(),
                 componentRoutes.routes(),
-                securityRoutes.routes());
+                securityRoutes.routes(),
+                vaultRoutes.routes());
         return withJsonErrors(guard.guard(routes));
     }
 
