@@ -413,6 +413,33 @@ class HubIT {
     }
 
     @Test
+    void aComponentGetsAMacFromTheVaultOnlyOncePolicyAllowsItAndNeverTheSecret() throws Exception {
+        Running probe = start(1, "io.smalti.dist.Probe");
+        byte[] key = new byte[32];
+        RANDOM.nextBytes(key);
+        Path keyFile = work.resolve("hmac.key");
+        Files.write(keyFile, key);
+        Dist.Run put = Dist.smalti(Duration.ofSeconds(30), work, "cred", "put", "signing", "--kind", "hmac-key",
+                "--secret-file", keyFile.toString(), "--node", api(1));
+        assertEquals(0, put.exit(), put.out() + put.err());
+        Files.delete(keyFile);
+        assertEquals("FORBIDDEN", mustCall(1, probe.id, "hmac", "\"signing\"").asText(), "nothing is allowed by default");
+        Path policy = work.resolve("policy.json");
+        Files.writeString(policy, "{\"rules\":[{\"identity\":\"harness:" + probe.id
+                + "\",\"operations\":[\"HMAC\"],\"credential\":\"signing\"}]}");
+        Dist.Run set = Dist.smalti(Duration.ofSeconds(30), work, "cred", "policy", "--set", policy.toString(), "--node", api(1));
+        assertEquals(0, set.exit(), set.out() + set.err());
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+        String expected = java.util.HexFormat.of().formatHex(mac.doFinal("payload".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(expected, mustCall(1, probe.id, "hmac", "\"signing\"").asText());
+        assertEquals("UNKNOWN_TARGET", mustCall(1, probe.id, "hmac", "\"no-such-key\"").asText());
+        Dist.Run audit = Dist.smalti(Duration.ofSeconds(30), work, "cred", "audit", "--json", "--node", api(1));
+        assertTrue(audit.out().contains("\"DENIED\"") && audit.out().contains("\"ALLOWED\"")
+                && audit.out().contains(probe.id), audit.out());
+    }
+
+    @Test
     void fuzzedFramesLeaveTheNodeHealthy() throws Exception {
         Running echo = start(2, "io.smalti.examples.echo.Echo");
         String cert = Dist.getJson(api(2) + "/v1/hub").path("certificate").asText();

@@ -67,6 +67,17 @@ public final class Probe implements Component {
                         Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
                 return Response.of(Dist.JSON.writeValueAsString(reply.single().from()));
             }
+            case "hmac" -> {
+                // The vault's HMAC-SHA256 of "payload" with credential `in`, hex; or the error code the hub answered.
+                try {
+                    byte[] mac = ctx.credentials().hmacSha256(in, "payload".getBytes(StandardCharsets.UTF_8))
+                            .get(10, TimeUnit.SECONDS);
+                    return Response.of(Dist.JSON.writeValueAsString(java.util.HexFormat.of().formatHex(mac)));
+                } catch (java.util.concurrent.ExecutionException e) {
+                    return Response.of(Dist.JSON.writeValueAsString(e.getCause() instanceof io.smalti.harness.sdk.HubException h
+                            ? h.code().name() : String.valueOf(e.getCause())));
+                }
+            }
             default -> throw new IllegalArgumentException("unknown operation " + request.operation());
         }
         return Response.of("\"ok\"");

@@ -128,7 +128,7 @@ final class FrameHeader {
         }
         return switch (c) {
             case CALL, CAST, REGISTER, UNREGISTER, SELECT, MONITOR, DEMONITOR, LINK, UPDATE_ATTRIBUTES,
-                    SELECT_ATTRIBUTES -> true;
+                    SELECT_ATTRIBUTES, USE_CREDENTIAL -> true;
             default -> false;
         };
     }

@@ -74,6 +74,12 @@ public final class Hub implements AutoCloseable {
      */
     public static Hub start(ActorSystem<?> system, VnodeClient client, ClusterMembers members, HubSettings settings,
                             HubTls tls) {
+        return start(system, client, members, settings, tls, io.smalti.hub.endpoint.CredentialUse.NONE);
+    }
+
+    /** {@link #start(ActorSystem, VnodeClient, ClusterMembers, HubSettings, HubTls)} with the node's vault for components. */
+    public static Hub start(ActorSystem<?> system, VnodeClient client, ClusterMembers members, HubSettings settings,
+                            HubTls tls, io.smalti.hub.endpoint.CredentialUse vault) {
         HubRecords records = new HubRecords(client);
         // This incarnation of the node: sessions are noted under it, so that the clean-up after an earlier
         // incarnation (removed from the cluster after this one joined) leaves them alone.
@@ -81,7 +87,7 @@ public final class Hub implements AutoCloseable {
         Router router = new Router(members.selfName(), incarnation, records, settings);
         router.useNodes(NodeRelay.start(system, members, router));
         system.systemActorOf(NodeLossWatcher.create(members, router), "hub-node-loss", org.apache.pekko.actor.typed.Props.empty());
-        HubEndpoint endpoint = HubEndpoint.start(settings, tls, router);
+        HubEndpoint endpoint = HubEndpoint.start(settings, tls, vault, router);
         return new Hub(router, records, endpoint, tls);
     }
 

@@ -132,8 +132,13 @@ public final class NodeAgent {
             throw new IllegalStateException("cannot open the journal (" + settings.journal() + "): " + rootMessage(e), e);
         }
         Hub hub;
+        java.util.concurrent.atomic.AtomicReference<java.util.function.Function<String, String>> typeNameOf =
+                new java.util.concurrent.atomic.AtomicReference<>(id -> "");
+        java.util.function.Function<String, String> typeNames = id -> typeNameOf.get().apply(id);
         try {
-            hub = Hub.start(system, started.client(), members, settings.hub(), hubTls);
+            // Which type an instance is of comes from the instance agent, started just after: looked up when used.
+            hub = Hub.start(system, started.client(), members, settings.hub(), hubTls,
+                    new io.smalti.node.security.NodeCredentialUse(credentials, id -> typeNames.apply(id)));
         } catch (IllegalStateException e) {
             agent.stop();
             throw e;
@@ -156,6 +161,8 @@ public final class NodeAgent {
             agent.stop();
             throw new IllegalStateException("cannot start the component agents: " + rootMessage(e), e);
         }
+        io.smalti.component.Components started2 = components;
+        typeNameOf.set(id -> started2.agent().typeName(id).orElse(""));
         io.smalti.node.controller.PeerView peers = watchPeers(system, members);
         ApiGuard guard = new ApiGuard(credentials.cluster(), settings.api().host(), apiHosts(settings.api().host()),
                 settings.api().port(),

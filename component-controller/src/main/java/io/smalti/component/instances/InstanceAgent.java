@@ -206,6 +206,24 @@ public final class InstanceAgent implements AutoCloseable {
         }
     }
 
+    /**
+     * The name of the type of {@code instance}, when this node runs it (for the vault's type rules). May block
+     * briefly on a ring read; callable from any thread.
+     */
+    public java.util.Optional<String> typeName(String instance) {
+        Local local = locals.get(instance);
+        Placement p = local == null ? null : local.placement;
+        if (p == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return records.get(ComponentKeys.type(p.getType()), TypeRecord.parser()).toCompletableFuture()
+                    .get(5, TimeUnit.SECONDS).map(TypeRecord::getName);
+        } catch (Exception e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     public ContainerDriver driver() {
         return driver;
     }

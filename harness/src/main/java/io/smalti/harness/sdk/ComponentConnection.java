@@ -608,6 +608,70 @@ public final class ComponentConnection implements AutoCloseable {
         }
 
         @Override
+        public Credentials credentials() {
+            return vault;
+        }
+
+        private final Credentials vault = new Credentials() {
+            private CompletableFuture<io.smalti.protocol.hub.CredentialResult> use(String name,
+                    io.smalti.protocol.hub.UseCredential.Operation op, byte[] data, io.smalti.protocol.hub.AwsRequest aws) {
+                io.smalti.protocol.hub.UseCredential.Builder u = io.smalti.protocol.hub.UseCredential.newBuilder()
+                        .setName(name).setOperation(op);
+                if (data != null) {
+                    u.setData(com.google.protobuf.ByteString.copyFrom(data));
+                }
+                if (aws != null) {
+                    u.setAws(aws);
+                }
+                return request(Frame.newBuilder().setUseCredential(u), null, Frame.BodyCase.CREDENTIAL_RESULT,
+                        Frame::getCredentialResult);
+            }
+
+            @Override
+            public CompletableFuture<byte[]> hmacSha256(String credential, byte[] data) {
+                return use(credential, io.smalti.protocol.hub.UseCredential.Operation.HMAC_SHA256, data, null)
+                        .thenApply(r -> r.getMac().toByteArray());
+            }
+
+            @Override
+            public CompletableFuture<byte[]> hmacSha512(String credential, byte[] data) {
+                return use(credential, io.smalti.protocol.hub.UseCredential.Operation.HMAC_SHA512, data, null)
+                        .thenApply(r -> r.getMac().toByteArray());
+            }
+
+            @Override
+            public CompletableFuture<Credentials.Signature> sign(String credential, byte[] data) {
+                return use(credential, io.smalti.protocol.hub.UseCredential.Operation.SIGN, data, null)
+                        .thenApply(r -> new Credentials.Signature(r.getSignature().toByteArray(), r.getAlgorithm(),
+                                r.getPublicKey().toByteArray()));
+            }
+
+            @Override
+            public CompletableFuture<String> authorization(String credential) {
+                return use(credential, io.smalti.protocol.hub.UseCredential.Operation.AUTHORIZATION_HEADER, null, null)
+                        .thenApply(io.smalti.protocol.hub.CredentialResult::getAuthorization);
+            }
+
+            @Override
+            public CompletableFuture<Map<String, String>> awsSign(String credential, Credentials.AwsRequest r) {
+                io.smalti.protocol.hub.AwsRequest.Builder b = io.smalti.protocol.hub.AwsRequest.newBuilder()
+                        .setMethod(r.method()).setHost(r.host() == null ? "" : r.host()).setPath(r.path())
+                        .setPayloadSha256(r.payloadSha256()).setRegion(r.region()).setService(r.service())
+                        .setTimeMs(r.time().toEpochMilli());
+                r.query().forEach(e -> b.addQuery(io.smalti.protocol.hub.Header.newBuilder().setName(e.getKey())
+                        .setValue(e.getValue())));
+                r.headers().forEach(e -> b.addHeaders(io.smalti.protocol.hub.Header.newBuilder().setName(e.getKey())
+                        .setValue(e.getValue())));
+                return use(credential, io.smalti.protocol.hub.UseCredential.Operation.AWS_SIGV4, null, b.build())
+                        .thenApply(res -> {
+                            Map<String, String> headers = new LinkedHashMap<>();
+                            res.getHeadersList().forEach(h -> headers.put(h.getName(), h.getValue()));
+                            return headers;
+                        });
+            }
+        };
+
+        @Override
         public CompletableFuture<Map<String, Integer>> register(String... groups) {
             return request(Frame.newBuilder().setRegister(Register.newBuilder().addAllGroups(Arrays.asList(groups))),
                     null, Frame.BodyCase.MEMBERSHIP, ComponentConnection::counts);

@@ -96,6 +96,9 @@ public interface ComponentContext {
     /** Reads attributes of a component or group (all of them when no names are given). */
     CompletableFuture<Map<String, byte[]>> selectAttributes(Target target, String... names);
 
+    /** The node's vault: operations on credentials this component may use (see {@link Credentials}). */
+    Credentials credentials();
+
     /** A structured log event, written to the node's log with this component's id. Best effort. */
     void log(Log.Level level, String message, Map<String, String> fields);
 

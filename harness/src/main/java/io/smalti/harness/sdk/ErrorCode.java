@@ -5,7 +5,7 @@ import io.smalti.protocol.hub.Error;
 /** Why a request failed: the protocol's Error codes (see hub.proto for each meaning). Immutable. */
 public enum ErrorCode {
     UNSPECIFIED, BAD_REQUEST, UNSUPPORTED_VERSION, TOO_LARGE, UNKNOWN_TARGET, NO_MEMBERS, EXPIRED, OVERLOADED,
-    UNAVAILABLE, FAILED, FORBIDDEN;
+    UNAVAILABLE, FAILED, FORBIDDEN, UNAUTHENTICATED;
 
     static ErrorCode of(Error.Code code) {
         return switch (code) {
@@ -19,6 +19,7 @@ public enum ErrorCode {
             case UNAVAILABLE -> UNAVAILABLE;
             case FAILED -> FAILED;
             case FORBIDDEN -> FORBIDDEN;
+            case UNAUTHENTICATED -> UNAUTHENTICATED;
             default -> UNSPECIFIED;
         };
     }

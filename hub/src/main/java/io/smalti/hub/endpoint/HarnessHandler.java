@@ -43,9 +43,16 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
     /** Counts the pauses of this connection, so that a timer of an earlier pause does not end a later one. */
     private long pauses;
 
+    private final CredentialUse vault;
+
     HarnessHandler(Router router, HubTls tls, java.time.Duration helloTimeout) {
+        this(router, tls, CredentialUse.NONE, helloTimeout);
+    }
+
+    HarnessHandler(Router router, HubTls tls, CredentialUse vault, java.time.Duration helloTimeout) {
         this.router = router;
         this.tls = tls;
+        this.vault = vault;
         this.helloTimeoutMillis = helloTimeout.toMillis();
     }
 
@@ -85,6 +92,8 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
         if (session != null) {
             if (frame.hasRenew()) {
                 renew(ctx, frame);
+            } else if (frame.hasUseCredential()) {
+                useCredential(ctx, frame);
             } else {
                 session.onFrame(frame);
             }
@@ -170,6 +179,23 @@ final class HarnessHandler extends ChannelInboundHandlerAdapter {
                         ctx.writeAndFlush(enrolled(frame.getCorrelation(), issued));
                     }
                 }));
+    }
+
+    /** Runs a vault operation as this connection's component; the answer goes back on this connection. */
+    private void useCredential(ChannelHandlerContext ctx, Frame frame) {
+        vault.use(component, frame.getUseCredential()).whenComplete((result, err) -> ctx.executor().execute(() -> {
+            if (err == null) {
+                ctx.writeAndFlush(Frame.newBuilder().setCorrelation(frame.getCorrelation()).setCredentialResult(result).build());
+                return;
+            }
+            Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                    ? err.getCause() : err;
+            Error.Code code = cause instanceof CredentialUse.Refused r
+                    ? (r.forbidden ? Error.Code.FORBIDDEN : r.unknown ? Error.Code.UNKNOWN_TARGET : Error.Code.BAD_REQUEST)
+                    : Error.Code.UNAVAILABLE;
+            refuse(ctx, frame.getCorrelation(), code, "credential " + frame.getUseCredential().getName() + ": "
+                    + Router.rootMessage(cause), false);
+        }));
     }
 
     private static Frame enrolled(long correlation, HubTls.Issued issued) {

@@ -58,6 +58,11 @@ public final class HubEndpoint implements AutoCloseable {
      * @throws IllegalStateException saying which address could not be bound, or why TLS could not start
      */
     public static HubEndpoint start(HubSettings settings, HubTls tls, Router router) {
+        return start(settings, tls, CredentialUse.NONE, router);
+    }
+
+    /** {@link #start(HubSettings, HubTls, Router)} with the node's vault for components. */
+    public static HubEndpoint start(HubSettings settings, HubTls tls, CredentialUse vault, Router router) {
         boolean epoll = Epoll.isAvailable();
         // Few event loops: the hub's work per frame is small, and a frame passed between two connections on
         // different loops costs a thread wake-up (on 2 cores, one loop beat two by a quarter on call latency).
@@ -78,7 +83,7 @@ public final class HubEndpoint implements AutoCloseable {
                                     .addLast("tls", tls.serverContext().newHandler(ch.alloc()))
                                     .addLast("frames", frameDecoder(settings.maxFrame()))
                                     .addLast("encoder", FrameEncoder.INSTANCE)
-                                    .addLast("harness", new HarnessHandler(router, tls, settings.helloTimeout()));
+                                    .addLast("harness", new HarnessHandler(router, tls, vault, settings.helloTimeout()));
                         }
                     });
             Channel server = bootstrap.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
