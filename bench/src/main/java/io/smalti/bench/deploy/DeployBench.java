@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.smalti.bench.OperatorTls;
 import io.smalti.ring.id.Category;
 import io.smalti.ring.id.Id;
 import java.io.IOException;
@@ -51,12 +52,18 @@ import java.util.stream.Stream;
  * and, once, plain {@code lxc-start} of the same busybox root filesystem (a copy of the node's), with a
  * {@code /bin/sh} init (until RUNNING) and with a JVM that runs {@code java -version} and writes a marker.
  *
+ * <p>Security is on as in production: the run's cluster credentials are made once with {@code smalti cluster init}
+ * (CA, master key file, an operator certificate, under the work directory); each node agent gets a copy of the CA in
+ * its data directory and the master key file, the driver calls the HTTPS API with the operator certificate, and each
+ * plain harness of the variants gets a one-time hub token in its configuration.
+ *
  * <p>Every process started here is recorded in the file named by {@code -Dsmalti.bench.pids}; containers
  * live in LXC paths under the work directory, which the script cleans up as well.
  */
 public final class DeployBench {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    /** Presents the run's operator certificate; set by {@link #credentials()} before any node is asked. */
+    private static HttpClient http;
 
     private int instances = 50;
     private int memoryInstances = -1;
@@ -105,6 +112,7 @@ public final class DeployBench {
 
     private void run() throws Exception {
         Files.createDirectories(work);
+        credentials();
         report.put("instances", instances).put("cpus", Runtime.getRuntime().availableProcessors())
                 .put("date", Instant.now().toString()).put("loadavgBefore", loadavg());
         ObjectNode drv = report.putObject("drivers");
@@ -130,6 +138,14 @@ public final class DeployBench {
         }
     }
 
+    /** The run's cluster: CA in {@code work/credentials}, {@code work/master.key}, operator in {@code work/operator}. */
+    private void credentials() throws Exception {
+        exec(List.of(launcher.toString(), "cluster", "init", "--dir", work.resolve("credentials").toString(),
+                "--master-key-file", work.resolve("master.key").toString(), "--operator-dir",
+                work.resolve("operator").toString()), 120);
+        http = OperatorTls.http(work.resolve("operator"));
+    }
+
     // ---------------------------------------------------------------- one driver
 
     private ObjectNode driver(String driver) throws Exception {
@@ -138,6 +154,11 @@ public final class DeployBench {
         Path data = dir.resolve("b1");
         Files.createDirectories(data.resolve("trusted-keys"));
         Files.copy(examples.resolve("dev-key.pub"), data.resolve("trusted-keys/dev-key.pub"));
+        // The node's copy of the cluster CA, where it looks by default (<data-dir>/credentials).
+        Files.createDirectories(data.resolve("credentials"));
+        for (String f : List.of("ca.pem", "ca-key.sealed", "master.params")) {
+            Files.copy(work.resolve("credentials").resolve(f), data.resolve("credentials").resolve(f));
+        }
         Path conf = dir.resolve("node.conf");
         int apiPort = basePort + 25;
         int hubPort = basePort + 35;
@@ -146,8 +167,9 @@ public final class DeployBench {
                 smalti.hub.port = %d
                 smalti.components { driver = %s, subnet = "%s" }
                 smalti.ring.size = 64
-                """.formatted(host, basePort, apiPort, data, hubPort, driver, subnet));
-        String api = "http://" + host + ":" + apiPort;
+                smalti.credentials.master-key-file = "%s"
+                """.formatted(host, basePort, apiPort, data, hubPort, driver, subnet, work.resolve("master.key")));
+        String api = "https://" + host + ":" + apiPort;
         log("[" + driver + "] starting a node agent (" + api + ", data in " + data + ")");
         Process node = start(List.of(launcher.toString(), "node", "start", "--config", conf.toString()),
                 dir.resolve("node.log"));
@@ -646,7 +668,7 @@ public final class DeployBench {
             log("[variants] " + tag + ": " + String.join(" ", opts));
             long t0 = System.nanoTime();
             List<Double> startups = new ArrayList<>();
-            List<Long> pids = startHarnesses(lxcPath, rootfs, mounts, tag, variantCopies, java, opts, classpath, endpoint,
+            List<Long> pids = startHarnesses(api, lxcPath, rootfs, mounts, tag, variantCopies, java, opts, classpath, endpoint,
                     hub, componentCmd, bundleRoot, javaHome, vdir, startups);
             Thread.sleep((long) (settleSeconds * 1000));
             String nmt = null;
@@ -702,7 +724,7 @@ public final class DeployBench {
         return out;
     }
 
-    private List<Long> startHarnesses(Path lxcPath, Path rootfs, Set<Path> mounts, String tag, int copies, String java,
+    private List<Long> startHarnesses(String api, Path lxcPath, Path rootfs, Set<Path> mounts, String tag, int copies, String java,
             List<String> opts, String classpath, String endpoint, JsonNode hub, List<String> componentCmd,
             Path bundleRoot, Path javaHome, Path vdir, List<Double> startups) throws Exception {
         List<Long> pids = new ArrayList<>();
@@ -710,10 +732,12 @@ public final class DeployBench {
         for (int i = 0; i < copies; i++) {
             String name = "sdb-" + tag + "-" + i;
             ObjectNode config = JSON.createObjectNode();
-            config.put("component", Id.random(Category.INSTANCE, new SecureRandom()).toString());
+            String component = Id.random(Category.INSTANCE, new SecureRandom()).toString();
+            config.put("component", component);
             config.putObject("hub").put("host", endpoint.substring(0, colon))
                     .put("port", Integer.parseInt(endpoint.substring(colon + 1)))
-                    .put("certificate", hub.path("certificate").asText());
+                    .put("certificate", hub.path("certificate").asText())
+                    .put("token", OperatorTls.hubToken(http, api, component)); // once, within 60 s: made right before
             componentCmd.forEach(config.putArray("command")::add);
             config.putObject("environment").put("PATH", javaHome.resolve("bin") + ":/usr/local/bin:/usr/bin:/bin");
             config.put("directory", bundleRoot.toString());
@@ -1083,7 +1107,7 @@ public final class DeployBench {
                 throw new IllegalStateException("the node agent exited with " + node.exitValue());
             }
             try {
-                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(api + "/healthz"))
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(api + "/healthz"))
                         .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200) {
                     return;
@@ -1130,7 +1154,7 @@ public final class DeployBench {
             b.header("Content-Type", contentType);
         }
         headers.forEach(b::header);
-        HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2) {
             throw new IOException(method + " " + url + ": HTTP " + r.statusCode() + ": " + r.body());
         }

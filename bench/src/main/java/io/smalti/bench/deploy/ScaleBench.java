@@ -3,6 +3,7 @@ package io.smalti.bench.deploy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.smalti.bench.OperatorTls;
 import io.smalti.container.lxc.LxcDriver;
 import java.io.IOException;
 import java.net.URI;
@@ -27,11 +28,11 @@ import java.util.stream.Stream;
  * machine's used memory (MemTotal − MemAvailable) at 0 and at N; then time until all are gone, and what was
  * left (containers, rootfs mounts). Anchor in the same run: N plain {@code lxc-start -d} of a busybox
  * container, one after the other, until each runs (what LXC alone costs here). Run by {@code bench/scale-bench};
- * one thread (main), blocking calls.
+ * one thread (main), blocking calls. The REST API is HTTPS with a client certificate: the driver and the CLI it runs
+ * present the operator certificate {@code cluster up} made in the state directory ({@code state/operator}).
  */
 public final class ScaleBench {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final int NODES = 3;
 
     private final Path work;
@@ -40,7 +41,10 @@ public final class ScaleBench {
     private final int instances;
     private final boolean json;
     private final Path state;
-    private final String api = "http://127.0.0.1:28380";
+    private final String api = "https://127.0.0.1:28380";
+    /** The operator identity of the cluster {@code cluster up} made; the CLI runs get it as {@code SMALTI_CONFIG_DIR}. */
+    private final Path operator;
+    private HttpClient http;
 
     private ScaleBench(Path work, Path launcher, Path examples, int instances, boolean json) {
         this.work = work;
@@ -49,6 +53,7 @@ public final class ScaleBench {
         this.instances = instances;
         this.json = json;
         this.state = work.resolve("state");
+        this.operator = state.resolve("operator");
     }
 
     public static void main(String[] args) throws Exception {
@@ -81,6 +86,7 @@ public final class ScaleBench {
                 "--driver", "lxc", "--bridge-prefix", "smsb-", "--subnet-prefix", "10.207", "--state-dir",
                 state.toString(), "--cluster-port", "28355", "--api-port", "28380", "--hub-port", "28390");
         try {
+            http = OperatorTls.http(operator);
             for (int i = 1; i <= NODES; i++) {
                 Path trusted = data(i).resolve("trusted-keys");
                 Files.createDirectories(trusted);
@@ -309,7 +315,7 @@ public final class ScaleBench {
     }
 
     private JsonNode get(String path) throws IOException, InterruptedException {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(api + path)).timeout(Duration.ofSeconds(20))
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(api + path)).timeout(Duration.ofSeconds(20))
                 .build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new IOException(path + ": HTTP " + r.statusCode() + " " + r.body());
@@ -328,8 +334,10 @@ public final class ScaleBench {
         }
     }
 
-    private static void exec(Duration limit, String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    private void exec(Duration limit, String... cmd) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("SMALTI_CONFIG_DIR", operator.toString());
+        Process p = pb.start();
         if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException(String.join(" ", cmd) + ": no exit within " + limit);

@@ -3,6 +3,7 @@ package io.smalti.bench.hub;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.smalti.bench.OperatorTls;
 import io.smalti.harness.sdk.Component;
 import io.smalti.harness.sdk.ComponentConnection;
 import io.smalti.harness.sdk.ComponentContext;
@@ -33,11 +34,15 @@ import java.util.concurrent.TimeUnit;
  * A, harness A, hub, [hub of the second node,] harness B, B and back: the hops of {@code relay3} on one
  * node and {@code relay4} on two. Both harnesses are started with the distribution's launcher
  * ({@code bin/smalti harness}, its default JVM options unless {@code SMALTI_HARNESS_JAVA_OPTS} is set),
- * against node agents that bench/hub-bench has started.
+ * against node agents that bench/hub-bench has started. Their REST APIs are HTTPS with a client certificate: the
+ * operator's of that cluster ({@link OperatorTls#defaultDir()}); each harness gets the cluster CA and a one-time
+ * token of the node whose hub it connects to in its configuration, as a node gives its own harnesses.
  */
 final class HubSystem implements MessagingSystem {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** Made on first use: the operator directory is only needed when a hub system runs. */
+    private static HttpClient http;
 
     private final String name;
     private final String callerApi;
@@ -68,7 +73,7 @@ final class HubSystem implements MessagingSystem {
 
     @Override
     public String path() {
-        return callerApi.equals(calleeApi) ? "uds>tls>tls>uds (one hub)" : "uds>tls>artery>tls>uds (2 hubs)";
+        return callerApi.equals(calleeApi) ? "uds>mtls>mtls>uds (one hub)" : "uds>mtls>artery tls>mtls>uds (2 hubs)";
     }
 
     @Override
@@ -76,10 +81,10 @@ final class HubSystem implements MessagingSystem {
         JsonNode hubA = getJson(callerApi + "/v1/hub");
         JsonNode hubB = getJson(calleeApi + "/v1/hub");
         String java = ProcessHandle.current().info().command().orElse("java");
-        harnessB = harness("B", idB, hubB, List.of(java, "-Xms256m", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+        harnessB = harness("B", idB, calleeApi, hubB, List.of(java, "-Xms256m", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
                 HubEcho.class.getName()));
         Path socketA = dir.resolve(name + "-A.sock");
-        harnessA = harness("A", idA, hubA, List.of("sleep", "infinity"));
+        harnessA = harness("A", idA, callerApi, hubA, List.of("sleep", "infinity"));
         awaitFile(socketA, harnessA);
         connection = ComponentConnection.open(socketA, new Component() {}, new ComponentConnection.Options()
                 .agent("smalti-bench-driver").defaultTimeout(TIMEOUT));
@@ -101,13 +106,15 @@ final class HubSystem implements MessagingSystem {
         }
     }
 
-    private Child harness(String which, String id, JsonNode hub, List<String> command) throws IOException {
+    private Child harness(String which, String id, String api, JsonNode hub, List<String> command)
+            throws IOException, InterruptedException {
         String endpoint = hub.path("endpoint").asText();
         int colon = endpoint.lastIndexOf(':');
         ObjectNode config = JSON.createObjectNode();
         config.put("component", id);
         config.putObject("hub").put("host", endpoint.substring(0, colon)).put("port", Integer.parseInt(endpoint.substring(colon + 1)))
-                .put("certificate", hub.path("certificate").asText());
+                .put("certificate", hub.path("certificate").asText())
+                .put("token", OperatorTls.hubToken(http(), api, id));
         command.forEach(config.putArray("command")::add);
         config.put("socket", dir.resolve(name + "-" + which + ".sock").toString());
         config.put("graceMillis", 2000);
@@ -125,8 +132,15 @@ final class HubSystem implements MessagingSystem {
         }
     }
 
+    private static synchronized HttpClient http() {
+        if (http == null) {
+            http = OperatorTls.http(OperatorTls.defaultDir());
+        }
+        return http;
+    }
+
     private static JsonNode getJson(String url) throws IOException, InterruptedException {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url))
+        HttpResponse<String> r = http().send(HttpRequest.newBuilder(URI.create(url))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new IOException("GET " + url + " answered " + r.statusCode() + ": " + r.body());

@@ -13,8 +13,9 @@ import java.util.List;
 /**
  * The raw baseline: a client (this JVM), K relay processes and an echo server ({@link RelayNode}), linked
  * by the transports of the hub path, e.g. {@code uds,tls,tls,uds} for one node (component, harness,
- * hub, harness, component) and {@code uds,tls,tcp,tls,uds} for two (the hubs talk over Artery's plain
- * TCP). Whatever the hub costs above this chain is the hub's own work.
+ * hub, harness, component) and {@code uds,tls,tls,tls,uds} for two (the hubs talk over Artery's tls-tcp).
+ * Whatever the hub costs above this chain is the hub's own work. The relays' TLS is server-only, the hub's
+ * mutual: that changes the handshake (once per connection, see bench/security-bench), not what a message costs.
  *
  * <p>The client uses a blocking JDK Unix-domain socket: a call is one write and the reads of its
  * answer on the calling thread, with no thread hand-off; casts are written in batches of up to 64 KiB,

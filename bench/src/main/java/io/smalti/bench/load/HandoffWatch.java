@@ -38,7 +38,8 @@ public final class HandoffWatch {
         String url = args[0];
         int nodes = Integer.parseInt(args[1]);
         long deadline = System.nanoTime() + Duration.ofSeconds(Long.parseLong(args[2])).toNanos();
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        // HTTPS with the operator certificate of the cluster bench/kv-cluster brought up ($SMALTI_STATE_DIR/operator).
+        HttpClient http = io.smalti.bench.OperatorTls.http(io.smalti.bench.OperatorTls.defaultDir());
         Instant since = args.length == 4 ? Instant.ofEpochMilli(Long.parseLong(args[3])) : Instant.now().minusSeconds(1);
         Map<String, Done> done = new LinkedHashMap<>();
         int polls = 0;

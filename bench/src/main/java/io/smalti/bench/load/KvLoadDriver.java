@@ -56,7 +56,8 @@ public final class KvLoadDriver {
     }
 
     public static Result run(String op, int seconds, int concurrency, int keys, List<String> urls) throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).version(HttpClient.Version.HTTP_1_1).build();
+        // HTTPS with the operator certificate of the cluster bench/kv-cluster brought up ($SMALTI_STATE_DIR/operator).
+        HttpClient http = io.smalti.bench.OperatorTls.http11(io.smalti.bench.OperatorTls.defaultDir());
         String value = "x".repeat(100);
         Semaphore slots = new Semaphore(concurrency);
         AtomicLong ok = new AtomicLong();
