@@ -221,7 +221,7 @@ public final class SecurityBench {
                 Identity enrolled = new Identity(Identity.HARNESS, "e" + caAlg + i + k, "b1", List.of());
                 long t2 = System.nanoTime();
                 CredentialsClient.Token token = client.makeToken(enrolled);
-                client.redeem(token.value(), der);
+                client.redeem(token.value(), der, Identity.HARNESS);
                 long t3 = System.nanoTime();
                 if (measured) {
                     ms.get(k == 0 ? "enrol EC key (token + redeem)" : "enrol RSA key (token + redeem)").add((t3 - t2) / 1e6);
