@@ -88,7 +88,7 @@ final class ComponentRoutes extends AllDirectives {
                                 Json.response(StatusCodes.OK, new BundlesBody(list.stream()
                                         .sorted(Comparator.comparing(BundleMeta::getName).thenComparing(BundleMeta::getStoredAtMillis))
                                         .map(ComponentRoutes::bundle).toList())))))),
-                        post(() -> headerValueByName(SIGNATURE_HEADER, sig -> withSizeLimit(BundleRepository.MAX_BUNDLE_BYTES,
+                        post(() -> headerValueByName(SIGNATURE_HEADER, sig -> withSizeLimit(bundles.maxArchiveBytes(),
                                 () -> bytes(archive -> push(archive, sig))))))),
                 path(segment("v1").slash("bundles").slash(segment()), digest -> get(() -> completeWithFuture(guard(() ->
                         bundles.meta(digest).thenApply(m -> m.map(b -> Json.response(StatusCodes.OK, bundle(b)))
