@@ -119,7 +119,8 @@ public final class NodeAgent {
             throw new IllegalStateException("cannot start the component agents: " + rootMessage(e), e);
         }
         io.smalti.node.controller.PeerView peers = watchPeers(system, members);
-        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, peers, startedAt);
+        RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, peers, startedAt,
+                settings.apiMaxBody());
         ServerBinding binding;
         try {
             binding = Http.get(system).newServerAt(settings.api().host(), settings.api().port())

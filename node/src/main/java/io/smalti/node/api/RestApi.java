@@ -48,20 +48,22 @@ public final class RestApi extends AllDirectives {
     private final io.smalti.node.controller.PeerView peers;
     private final Instant startedAt;
 
+    /** @param maxBody the largest request body of every route but the bundle push (which takes the repository's) */
     public RestApi(ActorSystem<?> system, String selfName, RingView ringView, NodeDirectory.View directory,
                    Vnodes vnodes, io.smalti.hub.Hub hub, io.smalti.component.Components components,
-                   io.smalti.node.controller.PeerView peers, Instant startedAt) {
+                   io.smalti.node.controller.PeerView peers, Instant startedAt, long maxBody) {
         this.peers = peers;
+        BodyLimit bodyLimit = new BodyLimit(maxBody);
         this.cluster = Cluster.get(system);
         this.selfName = selfName;
         this.ringView = ringView;
         this.directory = directory;
         this.vnodes = vnodes;
-        this.vnodeRoutes = new VnodeRoutes(selfName, vnodes, Materializer.matFromSystem(system));
-        this.hubRoutes = new HubRoutes(selfName, hub, Materializer.matFromSystem(system));
+        this.vnodeRoutes = new VnodeRoutes(selfName, vnodes, bodyLimit, Materializer.matFromSystem(system));
+        this.hubRoutes = new HubRoutes(selfName, hub, bodyLimit, Materializer.matFromSystem(system));
         this.components = components;
         this.componentRoutes = new ComponentRoutes(components.controller(), components.bundles(), this::listedNodes,
-                Materializer.matFromSystem(system));
+                bodyLimit, Materializer.matFromSystem(system));
         this.startedAt = startedAt;
     }
 
@@ -264,7 +266,8 @@ public final class RestApi extends AllDirectives {
     private static ExceptionHandler exceptions() {
         return ExceptionHandler.newBuilder()
                 .match(IllegalArgumentException.class, e -> completeStatic(StatusCodes.BAD_REQUEST, e.getMessage()))
-                .match(RuntimeException.class, e -> completeStatic(StatusCodes.INTERNAL_SERVER_ERROR, e.toString()))
+                // Json.failure maps what it knows (a body over its route's limit: 413) and words the rest as a 500.
+                .match(RuntimeException.class, e -> new AllDirectives() {}.complete(Json.failure(e)))
                 .build();
     }
 
