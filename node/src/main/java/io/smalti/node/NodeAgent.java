@@ -118,6 +118,9 @@ public final class NodeAgent {
             agent.stop();
             throw new IllegalStateException("cannot start the component agents: " + rootMessage(e), e);
         }
+        // The journal, the ring, the hub's key and the components' directories exist now: owner-only, like the
+        // data directory itself (DataDirLock made it so).
+        OwnerOnly.restrictDataDir(settings.dataDir());
         io.smalti.node.controller.PeerView peers = watchPeers(system, members);
         RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, peers, startedAt,
                 settings.apiMaxBody());

@@ -88,6 +88,22 @@ public final class BundleRepository {
         this.blocking = blocking;
     }
 
+    /**
+     * Creates the cache directory owner-only (0700), like the rest of a node's data directory. The bundles in it
+     * stay readable (0755, 0644): containers read them through mounts root makes, not through this directory.
+     */
+    private void createCacheDir() throws IOException {
+        if (!Files.isDirectory(cacheDir)) {
+            Files.createDirectories(cacheDir.toAbsolutePath().getParent());
+            try {
+                Files.createDirectory(cacheDir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            } catch (java.nio.file.FileAlreadyExistsException raced) {
+                // made meanwhile by a concurrent push or fetch
+            }
+        }
+    }
+
     /** The largest archive {@link #store} accepts, in bytes. */
     public long maxArchiveBytes() {
         return maxArchiveBytes;
@@ -116,7 +132,7 @@ public final class BundleRepository {
      * {@link #store} completed.
      */
     public Path newUpload() throws IOException {
-        Files.createDirectories(cacheDir);
+        createCacheDir();
         return Files.createTempFile(cacheDir, UPLOAD_PREFIX, ".tar.gz"); // 0600, whatever the umask
     }
 
@@ -216,7 +232,7 @@ public final class BundleRepository {
         String digest = signature.digest();
         Path scratch = null;
         try {
-            Files.createDirectories(cacheDir);
+            createCacheDir();
             scratch = Files.createTempDirectory(cacheDir, VERIFY_PREFIX);
             Manifest manifest = BundleExtractor.extract(archive, scratch.resolve("root"), limits);
             return BundleMeta.newBuilder()
@@ -304,7 +320,7 @@ public final class BundleRepository {
         String digest = meta.getDigest();
         Path file = null;
         try {
-            Files.createDirectories(cacheDir);
+            createCacheDir();
             file = Files.createTempFile(cacheDir, FETCH_PREFIX, ".tar.gz");
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             long at = 0;

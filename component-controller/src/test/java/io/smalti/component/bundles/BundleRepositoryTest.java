@@ -204,6 +204,10 @@ class BundleRepositoryTest {
         assertEquals("hello from " + name, Files.readString(root.resolve("app/hello.txt")));
         assertEquals(name, Manifest.parse(Files.readAllBytes(root.resolve("bundle.json"))).name());
         assertEquals(root, get(other.fetch(b.digest())), "a second fetch uses the cache");
+        // The cache is owner-only, like the node's data directory; the bundle in it stays readable by containers' ids.
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(root.getParent())));
+        assertEquals("rwxr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(root)));
     }
 
     @Test

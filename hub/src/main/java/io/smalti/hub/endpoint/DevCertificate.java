@@ -43,7 +43,9 @@ public record DevCertificate(Path certificate, Path key) {
             return c;
         }
         try {
+            // Owner-only, like the rest of the node's data directory; the key above all.
             Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
             KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
             gen.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
             KeyPair pair = gen.generateKeyPair();
@@ -55,8 +57,8 @@ public record DevCertificate(Path certificate, Path key) {
                     : new GeneralName(GeneralName.dNSName, host);
             b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(san));
             X509CertificateHolder cert = b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate()));
-            write(c.key, pem(new JcaPKCS8Generator(pair.getPrivate(), null)), true);
-            write(c.certificate, pem(cert), false);
+            write(c.key, pem(new JcaPKCS8Generator(pair.getPrivate(), null)));
+            write(c.certificate, pem(cert));
             return c;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the hub certificate in " + dir + ": " + e.getMessage(), e);
@@ -82,12 +84,12 @@ public record DevCertificate(Path certificate, Path key) {
         return s.toString();
     }
 
-    private static void write(Path file, String text, boolean secret) throws IOException {
+    /** Writes an owner-only (0600) file, whole or not at all. */
+    private static void write(Path file, String text) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tmp, text, StandardCharsets.US_ASCII);
-        if (secret) {
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-        }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }
