@@ -227,14 +227,23 @@ class ComponentRoutesTest {
         }
     }
 
-    /** Sends a chunked body of {@code total} bytes in 64 KiB chunks (as long as the node reads) and reads the answer. */
+    /**
+     * Sends a chunked body of {@code total} bytes in 64 KiB chunks (as long as the node reads) and reads the answer.
+     * Keep what is sent past a limit small (a few hundred KiB): it must fit the sockets' buffers, so that this client
+     * is reading when the 413 comes; blocked in a write instead, it may see the connection reset first, when the node
+     * closes it with those bytes unread.
+     */
     private static RawAnswer sendChunked(String path, long total) throws Exception {
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", binding.localAddress().getPort())) {
+        return sendChunked(binding.localAddress().getPort(), path, total, "");
+    }
+
+    private static RawAnswer sendChunked(int port, String path, long total, String extraHeader) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
             socket.setSoTimeout(5_000);
             long start = System.nanoTime();
             java.io.OutputStream out = socket.getOutputStream();
             out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    + "Transfer-Encoding: chunked\r\n" + extraHeader + "\r\n").getBytes(StandardCharsets.US_ASCII));
             byte[] chunk = new byte[64 << 10];
             java.util.Arrays.fill(chunk, (byte) ' ');
             try {
@@ -296,13 +305,39 @@ class ComponentRoutesTest {
 
     @Test
     void aChunkedBodyIsCutOffAtItsRoutesLimit() throws Exception {
-        RawAnswer a = sendChunked("/v1/types", 2L << 20);
+        RawAnswer a = sendChunked("/v1/types", (1 << 20) + (256 << 10));
         assertEquals(413, a.status(), a.body().toString());
         assertEquals("request body is over this route's limit of 1 MiB", a.body().path("error").asText());
         // Within the limit, the same route reads the body as usual.
         RawAnswer fine = sendChunked("/v1/types", 1000);
         assertEquals(400, fine.status(), fine.body().toString());
         assertEquals("the body must be a JSON object", fine.body().path("error").asText());
+    }
+
+    /**
+     * A bundle pushed chunked (no Content-Length) past the node's bundle limit (here 1 MiB) is cut off there while
+     * it streams to disk: 413, and the partial upload is deleted.
+     */
+    @Test
+    void aChunkedPushIsCutOffAtTheNodesBundleLimitAndLeavesNothing() throws Exception {
+        Path cache = dir.resolve("cache-small");
+        BundleRepository small = new BundleRepository(records, cache, List.of(dir.resolve("trusted")), Limits.DEFAULTS,
+                1 << 20, blocking);
+        ComponentRoutes routes = new ComponentRoutes(controller, small, () -> new TreeSet<>(LISTED), new BodyLimit(1 << 20),
+                Materializer.matFromSystem(http));
+        ServerBinding smallBinding = Http.get(http).newServerAt("127.0.0.1", 0).bind(RestApi.withJsonErrors(routes.routes()))
+                .toCompletableFuture().get(10, TimeUnit.SECONDS);
+        try {
+            RawAnswer a = sendChunked(smallBinding.localAddress().getPort(), "/v1/bundles", (1 << 20) + (256 << 10),
+                    SIGNATURE_HEADER + ": e30=\r\n");
+            assertEquals(413, a.status(), a.body().toString());
+            assertEquals("request body is over this route's limit of 1 MiB", a.body().path("error").asText());
+            try (var left = Files.list(cache)) {
+                assertEquals(List.of(), left.toList(), "the partial upload is deleted");
+            }
+        } finally {
+            smallBinding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
     }
 
     /** 100 MiB of random bytes (incompressible) in four files: more than pekko-http's 8 MiB default by far. */
