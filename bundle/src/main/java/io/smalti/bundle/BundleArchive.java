@@ -75,8 +75,10 @@ public final class BundleArchive {
             try (Stream<Path> walk = Files.walk(root)) { // does not follow symlinks: they are stored as links
                 paths = new ArrayList<>(walk.filter(p -> !p.equals(root)).toList());
             }
-            // Sorted by entry name, so that the order does not depend on the file system's.
-            paths.sort((a, b) -> name(root, a).compareTo(name(root, b)));
+            // Sorted by entry name, so that the order does not depend on the file system's; the manifest first, so
+            // that its resources.disk bounds the extraction of everything after it (BundleExtractor).
+            paths.sort(java.util.Comparator.comparing((Path p) -> !p.equals(manifest))
+                    .thenComparing(p -> name(root, p)));
             // GZIPOutputStream writes mtime 0 and no file name in its header: nothing varies between builds.
             GZIPOutputStream gzip = new GZIPOutputStream(nonClosing(out), 1 << 16);
             try (TarArchiveOutputStream tar = new TarArchiveOutputStream(gzip, StandardCharsets.UTF_8.name())) {
@@ -161,6 +163,28 @@ public final class BundleArchive {
     /** The SHA-256 digest of {@code archive}, 64 lowercase hex digits: the bundle's name. */
     public static String digest(byte[] archive) {
         return HexFormat.of().formatHex(sha256(archive));
+    }
+
+    /** The SHA-256 digest of the archive file {@code archive}, read in a stream: 64 lowercase hex digits. */
+    public static String digest(Path archive) {
+        return HexFormat.of().formatHex(sha256(archive));
+    }
+
+    /** The SHA-256 of a file's bytes, read in a stream. */
+    public static byte[] sha256(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                sha.update(buf, 0, n);
+            }
+            return sha.digest();
+        } catch (IOException e) {
+            throw new BundleException("cannot read " + file + ": " + e.getMessage(), e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JRE has SHA-256", e);
+        }
     }
 
     static byte[] sha256(byte[] bytes) {

@@ -30,7 +30,10 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /**
  * Extracts a bundle archive safely: all of it or nothing, never a byte outside the target directory, within
- * {@link Limits}. Stateless and thread-safe; two extractions must not share a target directory.
+ * {@link Limits} and the manifest's own {@code resources.disk}. Every limit is checked as the bytes are
+ * decompressed, before they are written: a refused archive has written at most its limit to disk, whatever its
+ * headers claim (a 1.2 MB archive of zeros once wrote 1 GiB before it was refused). Stateless and thread-safe;
+ * two extractions must not share a target directory.
  */
 public final class BundleExtractor {
     private static final Set<PosixFilePermission> DIR = PosixFilePermissions.fromString("rwxr-xr-x");
@@ -45,6 +48,15 @@ public final class BundleExtractor {
     /** Extracts {@code archive} to {@code targetDir} (which must not exist); returns its manifest. */
     public static Manifest extract(byte[] archive, Path targetDir, Limits limits) {
         return extract(new ByteArrayInputStream(archive), targetDir, limits);
+    }
+
+    /** Extracts the archive file {@code archive} to {@code targetDir} (which must not exist); returns its manifest. */
+    public static Manifest extract(Path archive, Path targetDir, Limits limits) {
+        try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(archive), 1 << 16)) {
+            return extract(in, targetDir, limits);
+        } catch (IOException e) {
+            throw new BundleException("cannot read " + archive + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -88,11 +100,15 @@ public final class BundleExtractor {
         /** Entries seen so far by their canonical name, with their type flag, to refuse duplicates. */
         private final Map<String, Byte> seen = new HashMap<>();
         private long totalBytes;
-        private byte[] manifestBytes;
+        /** The node's limit on all files together until the manifest is read, then the lower of it and the manifest's. */
+        private long maxTotalBytes;
+        private String totalLimitName = "limit maxTotalBytes";
+        private Manifest manifest;
 
         Run(Path root, Limits limits) {
             this.root = root;
             this.limits = limits;
+            this.maxTotalBytes = limits.maxTotalBytes();
         }
 
         Manifest extract(InputStream in) throws IOException {
@@ -117,15 +133,32 @@ public final class BundleExtractor {
                 }
                 entry(tar, e);
             }
-            if (manifestBytes == null) {
+            if (manifest == null) {
                 throw new BundleException("entry '" + Manifest.FILE + "': missing (a bundle needs a manifest)");
             }
+            return manifest;
+        }
+
+        /**
+         * Parses the manifest as soon as its entry is read, so that its {@code resources.disk} bounds every byte
+         * written after it ({@link BundleArchive#build} puts it first); what was written before it counts too.
+         */
+        private void manifestRead(String shown, byte[] json) {
             try {
-                return Manifest.parse(manifestBytes);
+                manifest = Manifest.parse(json);
             } catch (BundleException ex) {
                 String m = ex.getMessage();
                 throw new BundleException("entry '" + Manifest.FILE + "': "
                         + (m.startsWith(Manifest.FILE + ": ") ? m.substring(Manifest.FILE.length() + 2) : m), ex);
+            }
+            long disk = manifest.resources().diskBytes();
+            if (disk < maxTotalBytes) {
+                maxTotalBytes = disk;
+                totalLimitName = "its " + Manifest.FILE + "'s resources.disk, " + manifest.resources().disk();
+            }
+            if (totalBytes > maxTotalBytes) {
+                throw new BundleException("entry '" + shown + "': the bundle exceeds " + maxTotalBytes
+                        + " bytes in all (" + totalLimitName + ")");
             }
         }
 
@@ -215,8 +248,12 @@ public final class BundleExtractor {
                 throw new BundleException("entry '" + shown + "': larger than " + limits.maxEntryBytes()
                         + " bytes (limit maxEntryBytes)");
             }
+            if (totalBytes + e.getSize() > maxTotalBytes) {
+                throw new BundleException("entry '" + shown + "': the bundle exceeds " + maxTotalBytes
+                        + " bytes in all (" + totalLimitName + ")");
+            }
             boolean isManifest = canonical.equals(Manifest.FILE);
-            ByteArrayOutputStream manifest = isManifest ? new ByteArrayOutputStream() : null;
+            ByteArrayOutputStream manifestJson = isManifest ? new ByteArrayOutputStream() : null;
             // CREATE_NEW never follows a symlink that is already there: it fails instead.
             try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
@@ -230,15 +267,15 @@ public final class BundleExtractor {
                         throw new BundleException("entry '" + shown + "': more than " + limits.maxEntryBytes()
                                 + " bytes (limit maxEntryBytes)");
                     }
-                    if (totalBytes > limits.maxTotalBytes()) {
-                        throw new BundleException("entry '" + shown + "': the bundle exceeds " + limits.maxTotalBytes()
-                                + " bytes in all (limit maxTotalBytes)");
+                    if (totalBytes > maxTotalBytes) {
+                        throw new BundleException("entry '" + shown + "': the bundle exceeds " + maxTotalBytes
+                                + " bytes in all (" + totalLimitName + ")");
                     }
                     if (isManifest) {
                         if (size > BundleArchive.MAX_MANIFEST_BYTES) {
                             throw new BundleException("entry '" + shown + "': larger than 1 MiB");
                         }
-                        manifest.write(buf, 0, n);
+                        manifestJson.write(buf, 0, n);
                     }
                     out.write(buf, 0, n);
                 }
@@ -246,7 +283,7 @@ public final class BundleExtractor {
             // Only the owner's exec bit is kept: never setuid, setgid, sticky, or writable by others.
             setPermissions(path, (e.getMode() & 0100) != 0 ? EXEC : FILE);
             if (isManifest) {
-                manifestBytes = manifest.toByteArray();
+                manifestRead(shown, manifestJson.toByteArray());
             }
         }
 

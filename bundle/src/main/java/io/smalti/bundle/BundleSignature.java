@@ -29,7 +29,15 @@ public record BundleSignature(String digest, String key, String algorithm, byte[
 
     /** Signs {@code archive} with {@code key}. */
     public static BundleSignature sign(byte[] archive, DeveloperKey key) {
-        byte[] digest = BundleArchive.sha256(archive);
+        return signDigest(BundleArchive.sha256(archive), key);
+    }
+
+    /** Signs the archive file {@code archive} (read in a stream) with {@code key}. */
+    public static BundleSignature sign(java.nio.file.Path archive, DeveloperKey key) {
+        return signDigest(BundleArchive.sha256(archive), key);
+    }
+
+    private static BundleSignature signDigest(byte[] digest, DeveloperKey key) {
         return new BundleSignature(HexFormat.of().formatHex(digest), key.publicKey().id(), ALGORITHM, key.sign(digest));
     }
 
@@ -38,7 +46,14 @@ public record BundleSignature(String digest, String key, String algorithm, byte[
      * {@link BundleException} naming the problem (digest mismatch, unknown key, bad signature) otherwise.
      */
     public static void verify(byte[] archive, BundleSignature signature, Collection<TrustedKey> trusted) {
-        byte[] digest = BundleArchive.sha256(archive);
+        verifyDigest(BundleArchive.sha256(archive), signature, trusted);
+    }
+
+    /**
+     * Like {@link #verify}, for an archive whose SHA-256 is {@code digest} (computed from a file, say:
+     * {@link BundleArchive#sha256(java.nio.file.Path)}).
+     */
+    public static void verifyDigest(byte[] digest, BundleSignature signature, Collection<TrustedKey> trusted) {
         String actual = HexFormat.of().formatHex(digest);
         if (!actual.equals(signature.digest())) {
             throw new BundleException("digest mismatch: the signature is for " + signature.digest()

@@ -36,19 +36,26 @@ public final class BundleTool {
      * {@code outDir/<name>-<version>.sig}.
      */
     public static Built build(Path dir, Path outDir, DeveloperKey key) {
-        byte[] archive = BundleArchive.build(dir);
-        Manifest manifest = BundleArchive.readManifest(archive);
+        Manifest manifest;
+        try {
+            manifest = Manifest.parse(Files.readAllBytes(dir.resolve(Manifest.FILE)));
+        } catch (IOException e) {
+            throw new BundleException(dir.toAbsolutePath().normalize() + ": no " + Manifest.FILE
+                    + " (a regular file) at the top", e);
+        }
         String base = manifest.name() + "-" + fileSafe(manifest.version());
         Path archiveFile = outDir.resolve(base + ".tar.gz");
         Path sigFile = outDir.resolve(base + ".sig");
         try {
             Files.createDirectories(outDir);
-            write(archiveFile, archive);
-            write(sigFile, BundleSignature.sign(archive, key).toJson());
+            // Written to the file as it is built: a bundle may be 256 MiB, more than a small tool's heap.
+            BundleArchive.build(dir, archiveFile);
+            BundleSignature signature = BundleSignature.sign(archiveFile, key);
+            write(sigFile, signature.toJson());
+            return new Built(manifest, signature.digest(), Files.size(archiveFile), archiveFile, sigFile);
         } catch (IOException e) {
             throw new BundleException("cannot write to " + outDir + ": " + e.getMessage(), e);
         }
-        return new Built(manifest, BundleArchive.digest(archive), archive.length, archiveFile, sigFile);
     }
 
     /** The signature file of an archive file: {@code x.tar.gz} → {@code x.sig}. */

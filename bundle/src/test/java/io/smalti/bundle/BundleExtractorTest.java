@@ -145,6 +145,56 @@ class BundleExtractorTest {
     }
 
     @Test
+    void theManifestsDiskLimitBoundsTheBundle() throws IOException {
+        String small = Tars.MANIFEST.replace("}}", "},\"resources\":{\"disk\":\"1M\"}}");
+        // Files after the manifest (BundleArchive.build puts it first) are held to it as they are written.
+        refused("entry 'b': the bundle exceeds 1048576 bytes in all (its bundle.json's resources.disk, 1M)",
+                new Tars().file("bundle.json", small).zeros("a", 512 << 10).zeros("b", 600 << 10).bytes());
+        // Files before it count too: the bundle is refused as soon as the manifest says so.
+        refused("entry 'bundle.json': the bundle exceeds 1048576 bytes in all (its bundle.json's resources.disk, 1M)",
+                new Tars().zeros("a", 600 << 10).zeros("b", 600 << 10).file("bundle.json", small).bytes());
+        // The node's limit stays in force when the manifest allows more.
+        refused("entry 'b': the bundle exceeds 1048576 bytes in all (limit maxTotalBytes)",
+                new Tars().file("bundle.json", small.replace("1M", "1G")).zeros("a", 512 << 10).zeros("b", 600 << 10)
+                        .bytes(), new Limits(10, 1 << 20, 1 << 20));
+        Manifest m = BundleExtractor.extract(new Tars().file("bundle.json", small).zeros("a", 512 << 10).bytes(), target,
+                Limits.DEFAULTS);
+        assertEquals(1 << 20, m.resources().diskBytes());
+    }
+
+    /**
+     * A bomb (here 64 MiB of zeros in 1 MiB files, 64 KiB compressed) writes at most the limit before it is refused:
+     * measured as the bytes this process passed to write(2) meanwhile ({@code wchar} of /proc/self/io).
+     */
+    @Test
+    void aBombWritesAtMostItsLimitToDisk() throws IOException {
+        Tars t = Tars.withManifest();
+        for (int i = 0; i < 64; i++) {
+            t.zeros(String.format("zeros/%02d", i), 1 << 20);
+        }
+        byte[] bomb = t.bytes();
+        assertTrue(bomb.length < 1 << 20, "64 MiB of zeros compress to " + bomb.length);
+        long before = writtenByThisProcess();
+        // The manifest's bytes count too: the eighth file would pass the limit.
+        refused("entry 'zeros/07': the bundle exceeds 8388608 bytes in all (limit maxTotalBytes)", bomb,
+                new Limits(100, 1 << 20, 8 << 20));
+        long written = writtenByThisProcess() - before;
+        assertTrue(written <= (8 << 20) + (256 << 10), "wrote " + written + " bytes for a limit of 8 MiB");
+    }
+
+    /** The bytes this process passed to write(2) so far; the test is skipped where /proc does not tell. */
+    static long writtenByThisProcess() throws IOException {
+        Path io = Path.of("/proc/self/io");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(io), "no /proc/self/io here");
+        for (String line : Files.readAllLines(io)) {
+            if (line.startsWith("wchar:")) {
+                return Long.parseLong(line.substring("wchar:".length()).trim());
+            }
+        }
+        throw new IllegalStateException("no wchar in /proc/self/io");
+    }
+
+    @Test
     void refusesTooManyEntries() throws IOException {
         Tars t = Tars.withManifest();
         for (int i = 0; i < 20; i++) {

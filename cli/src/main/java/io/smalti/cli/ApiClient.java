@@ -76,19 +76,36 @@ final class ApiClient {
     }
 
     /**
-     * POSTs raw bytes as {@code application/octet-stream}, with extra request headers (e.g. a signature), and
-     * parses the JSON answer.
+     * POSTs a file as {@code application/octet-stream}, read as it is sent (a bundle may be 256 MiB), with extra
+     * request headers (e.g. a signature), and parses the JSON answer. A node refuses a body over its limit from the
+     * Content-Length and closes the connection; the client still reads that 413. Not with
+     * {@code Expect: 100-continue}: JDK 17's client then waits forever on any answer but 100 (its request timeout
+     * too), as a push of 300 MiB to a node showed.
      */
-    JsonNode postBytes(String baseUrl, String path, byte[] body, java.util.Map<String, String> headers)
+    JsonNode postFile(String baseUrl, String path, java.nio.file.Path file, java.util.Map<String, String> headers)
             throws ApiException {
         java.util.Map<String, String> all = new java.util.LinkedHashMap<>();
         all.put("Content-Type", "application/octet-stream");
         all.putAll(headers);
-        return exchange(baseUrl, "POST", path, HttpRequest.BodyPublishers.ofByteArray(body), all);
+        HttpRequest.BodyPublisher body;
+        try {
+            body = HttpRequest.BodyPublishers.ofFile(file);
+        } catch (java.io.FileNotFoundException e) {
+            throw new ApiException("cannot read " + file + ": " + e.getMessage(), 0);
+        }
+        return exchange(baseUrl, "POST", path, body, all, "; the node closed the connection while the "
+                + Components.bytes(body.contentLength()) + " of " + file.getFileName() + " were sent, as it does"
+                + " when a body is over its limit (a bundle's: smalti.components.bundles.max-size, 256 MiB by default)");
     }
 
     private JsonNode exchange(String baseUrl, String method, String path, HttpRequest.BodyPublisher publisher,
             java.util.Map<String, String> headers) throws ApiException {
+        return exchange(baseUrl, method, path, publisher, headers, "");
+    }
+
+    /** @param whenCut added to the error when the connection broke after it was made (not refused, not timed out) */
+    private JsonNode exchange(String baseUrl, String method, String path, HttpRequest.BodyPublisher publisher,
+            java.util.Map<String, String> headers, String whenCut) throws ApiException {
         URI uri;
         try {
             uri = URI.create(stripSlash(baseUrl) + path);
@@ -116,7 +133,7 @@ final class ApiClient {
                     + "operator certificate" + tls.map(t -> " " + t.certificate()).orElse("") + " from this cluster's CA, "
                     + "and still valid?", 0);
         } catch (IOException e) {
-            throw new ApiException("cannot reach a node at " + baseUrl + ": " + e, 0);
+            throw new ApiException("cannot reach a node at " + baseUrl + ": " + e + whenCut, 0);
         } catch (IllegalArgumentException e) {
             throw new ApiException("bad node URL '" + baseUrl + "': " + e.getMessage(), 0);
         } catch (InterruptedException e) {

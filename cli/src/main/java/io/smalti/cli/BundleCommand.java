@@ -151,11 +151,13 @@ final class BundleCommand {
                 throw new Smalti.Failure("no signature " + sig + " next to " + file
                         + " (smalti bundle build writes both)");
             }
-            byte[] archive = read(file);
+            if (!Files.isRegularFile(file)) {
+                throw new Smalti.Failure("no bundle file " + file);
+            }
             String signature = Base64.getEncoder().encodeToString(read(sig));
             JsonNode body;
             try {
-                body = options.client().postBytes(options.resolveNode(), "/v1/bundles", archive,
+                body = options.client().postFile(options.resolveNode(), "/v1/bundles", file,
                         Map.of("Smalti-Signature", signature));
             } catch (ApiClient.ApiException e) {
                 throw new Smalti.Failure(e.getMessage());

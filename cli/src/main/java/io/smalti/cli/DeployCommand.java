@@ -89,10 +89,10 @@ final class DeployCommand implements Callable<Integer> {
             throw new Smalti.Failure("no signature " + signature + " next to " + bundle
                     + ": build and sign the bundle with smalti bundle build (it writes both)");
         }
-        byte[] archive;
+        long archiveSize;
         byte[] sig;
         try {
-            archive = Files.readAllBytes(bundle);
+            archiveSize = Files.size(bundle); // the archive itself is streamed as it is pushed
             sig = Files.readAllBytes(signature);
         } catch (IOException e) {
             throw new Smalti.Failure("cannot read " + bundle + " or its signature: " + e.getMessage());
@@ -109,11 +109,11 @@ final class DeployCommand implements Callable<Integer> {
         PrintWriter progress = json ? spec.commandLine().getErr() : out;
 
         // 1. Push.
-        progress.printf("pushing bundle %s (%s)... ", bundle.getFileName(), Components.bytes(archive.length));
+        progress.printf("pushing bundle %s (%s)... ", bundle.getFileName(), Components.bytes(archiveSize));
         progress.flush();
         JsonNode pushed;
         try {
-            pushed = options.client(max(timeout, MIN_PUSH_TIMEOUT)).postBytes(url, "/v1/bundles", archive,
+            pushed = options.client(max(timeout, MIN_PUSH_TIMEOUT)).postFile(url, "/v1/bundles", bundle,
                     Map.of("Smalti-Signature", Base64.getEncoder().encodeToString(sig)));
         } catch (ApiClient.ApiException e) {
             progress.println("failed");

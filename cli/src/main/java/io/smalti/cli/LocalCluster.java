@@ -162,8 +162,8 @@ final class LocalCluster {
                     .put("clusterPort", n.clusterPort()).put("apiUrl", n.apiUrl()).put("dir", n.dir().toString());
         }
         try {
-            Files.createDirectories(dir);
-            Path tmp = dir.resolve(STATE_FILE + ".tmp");
+            ownerOnlyDirectory(dir);
+            Path tmp = ownerOnlyFile(dir.resolve(STATE_FILE + ".tmp"));
             ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), root);
             Files.move(tmp, dir.resolve(STATE_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -313,9 +313,15 @@ final class LocalCluster {
         Node node = new Node(name, 0, plan.host(i), plan.clusterPort(i),
                 "https://" + plan.host(i) + ":" + plan.apiPort(i), nodeDir);
         try {
-            Files.createDirectories(node.dataDir());
+            // The state directory, each node's directory, data and log: readable by their owner only, as a node
+            // makes its data directory (a log shows bundle names, addresses and errors).
+            ownerOnlyDirectory(dir);
+            ownerOnlyDirectory(dir.resolve("nodes"));
+            ownerOnlyDirectory(nodeDir);
+            ownerOnlyDirectory(node.dataDir());
+            ownerOnlyFile(node.log());
             copyCa(node.dataDir().resolve("credentials"));
-            Files.writeString(node.config(), String.join("\n",
+            Files.writeString(ownerOnlyFile(node.config()), String.join("\n",
                     "# Written by `smalti cluster up`; rewritten on every `up`.",
                     "smalti.node {",
                     "  name = \"" + name + "\"",
@@ -432,6 +438,30 @@ final class LocalCluster {
                 io.smalti.credentials.Files2.writePrivate(to, Files.readAllBytes(from));
             }
         }
+    }
+
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> OWNER_DIR =
+            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------");
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> OWNER_FILE =
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+
+    /** Creates {@code d} 0700 (its missing parents as usual), or makes an existing one 0700. */
+    static void ownerOnlyDirectory(Path d) throws IOException {
+        if (!Files.isDirectory(d)) {
+            Files.createDirectories(d.toAbsolutePath().getParent());
+            Files.createDirectory(d, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(OWNER_DIR));
+        }
+        Files.setPosixFilePermissions(d, OWNER_DIR);
+    }
+
+    /** Creates {@code f} empty and 0600 if it does not exist, or makes it 0600; returns it. */
+    static Path ownerOnlyFile(Path f) throws IOException {
+        if (!Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.createFile(f, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(OWNER_FILE));
+        } else {
+            Files.setPosixFilePermissions(f, OWNER_FILE);
+        }
+        return f;
     }
 
     /** The outcome of stopping one node. */

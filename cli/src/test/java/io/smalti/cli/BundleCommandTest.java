@@ -174,4 +174,77 @@ class BundleCommandTest {
             server.stop(0);
         }
     }
+
+    /** A raw HTTP node on a loopback port: {@code answer} gets the request's head and the socket. */
+    private interface RawNode {
+        String answer(String head, java.net.Socket socket) throws java.io.IOException;
+    }
+
+    private static java.util.concurrent.CompletableFuture<String> serveOnce(java.net.ServerSocket listener, RawNode node) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try (java.net.Socket s = listener.accept()) {
+                var in = s.getInputStream();
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    head.append((char) in.read());
+                }
+                return node.answer(head.toString(), s);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
+    /** A node that refuses the archive's size (413): the user reads the node's error. */
+    @Test
+    void aPushRefusedForItsSizeShowsTheNodesError() throws Exception {
+        Path archive = temp.resolve("big-1.0.tar.gz");
+        Files.write(archive, new byte[3000]);
+        Files.writeString(temp.resolve("big-1.0.sig"), "{}");
+        try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            var seen = serveOnce(listener, (head, s) -> {
+                s.getInputStream().readNBytes(3000);
+                byte[] body = "{\"status\":413,\"error\":\"request body of 2.9 KiB is over this route's limit of 1 KiB\"}"
+                        .getBytes(StandardCharsets.UTF_8);
+                s.getOutputStream().write(("HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().write(body);
+                s.getOutputStream().flush();
+                return head;
+            });
+            Run r = run("bundle", "push", archive.toString(), "--node", "http://127.0.0.1:" + listener.getLocalPort());
+            assertEquals(1, r.exit(), r.out());
+            assertTrue(r.err().contains("answered /v1/bundles with 413: request body of 2.9 KiB is over this route's"
+                    + " limit of 1 KiB"), r.err());
+            assertTrue(seen.get(10, java.util.concurrent.TimeUnit.SECONDS).toLowerCase(java.util.Locale.ROOT)
+                    .contains("content-length: 3000"));
+        }
+    }
+
+    /**
+     * A node that closes the connection of a body over its limit before the client sent it whole (and before the
+     * client read its 413, which can happen): the user is told what that likely means. The archive, a sparse 64 MiB
+     * file, is read as it is sent.
+     */
+    @Test
+    void aPushCutOffWhileSendingSaysTheNodeMayRefuseItsSize() throws Exception {
+        Path archive = temp.resolve("big-1.0.tar.gz");
+        try (var f = new java.io.RandomAccessFile(archive.toFile(), "rw")) {
+            f.setLength(64L << 20);
+        }
+        Files.writeString(temp.resolve("big-1.0.sig"), "{}");
+        try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            var seen = serveOnce(listener, (head, s) -> {
+                s.setSoLinger(true, 0); // reset, as a close with unread bytes does
+                return head;
+            });
+            Run r = run("bundle", "push", archive.toString(), "--node", "http://127.0.0.1:" + listener.getLocalPort());
+            assertEquals(1, r.exit(), r.out());
+            assertTrue(r.err().contains("; the node closed the connection while the 64.0 MiB of big-1.0.tar.gz were sent,"
+                    + " as it does when a body is over its limit (a bundle's: smalti.components.bundles.max-size, 256 MiB"
+                    + " by default)"), r.err());
+            assertTrue(seen.get(10, java.util.concurrent.TimeUnit.SECONDS).toLowerCase(java.util.Locale.ROOT)
+                    .contains("content-length: " + (64L << 20)));
+        }
+    }
 }

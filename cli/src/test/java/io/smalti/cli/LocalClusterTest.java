@@ -91,6 +91,13 @@ class LocalClusterTest {
         started = LocalCluster.at(state);
         started.start(plan, fakeLauncher());
         LocalCluster.Node n2 = started.nodes().get(1);
+        // Readable by the user who started it only: the state, each node's directory, data, configuration and log.
+        for (Path d : List.of(state, state.resolve("nodes"), n2.dir(), n2.dataDir())) {
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(d)), d.toString());
+        }
+        for (Path f : List.of(state.resolve(LocalCluster.STATE_FILE), n2.config(), n2.log())) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f.toString());
+        }
         String firstConfig = Files.readString(n2.config());
         assertTrue(firstConfig.contains("seeds = [\"127.0.0.1:17355\"]"), firstConfig);
         ProcessHandle killed = ProcessHandle.of(n2.pid()).orElseThrow();

@@ -34,9 +34,10 @@ public final class Components implements AutoCloseable {
      * @param trustedKeys developer public keys ({@code .pub}) or directories of them
      * @param lostAfter how long a node may be unreachable before its instances are replaced
      * @param grace how long a terminated instance gets before it is killed
+     * @param bundleLimits what one bundle may extract to; {@code maxBundleBytes}: the largest archive pushed
      */
     public record Settings(Path dataDir, List<Path> trustedKeys, Duration lostAfter, Duration grace, Duration scalerInterval,
-                           Duration agentInterval, Duration reportInterval) {}
+                           Duration agentInterval, Duration reportInterval, Limits bundleLimits, long maxBundleBytes) {}
 
     private final ComponentRecords records;
     private final BundleRepository bundles;
@@ -73,7 +74,8 @@ public final class Components implements AutoCloseable {
         });
         ComponentRecords records = new ComponentRecords(client);
         BundleRepository bundles = new BundleRepository(records, settings.dataDir().resolve("bundles"), settings.trustedKeys(),
-                Limits.DEFAULTS, blocking);
+                settings.bundleLimits(), settings.maxBundleBytes(), blocking);
+        bundles.removeLeftovers();
         ComponentController controller = new ComponentController(self, records, bundles, ringView, members,
                 settings.lostAfter(), settings.scalerInterval(), driver::refusal);
         InstanceAgent agent = new InstanceAgent(self, records, bundles, driver, hub, connected, endpoints, probe,

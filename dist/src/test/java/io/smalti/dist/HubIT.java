@@ -433,7 +433,8 @@ class HubIT {
         mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
         String expected = java.util.HexFormat.of().formatHex(mac.doFinal("payload".getBytes(StandardCharsets.UTF_8)));
         assertEquals(expected, mustCall(1, probe.id, "hmac", "\"signing\"").asText());
-        assertEquals("UNKNOWN_TARGET", mustCall(1, probe.id, "hmac", "\"no-such-key\"").asText());
+        // A credential it was not granted: refused the same whether it exists or not (nothing to learn by probing).
+        assertEquals("FORBIDDEN", mustCall(1, probe.id, "hmac", "\"no-such-key\"").asText());
         Dist.Run audit = Dist.smalti(Duration.ofSeconds(30), work, "cred", "audit", "--json", "--node", api(1));
         assertTrue(audit.out().contains("\"DENIED\"") && audit.out().contains("\"ALLOWED\"")
                 && audit.out().contains(probe.id), audit.out());

@@ -62,6 +62,31 @@ final class ComponentWiring {
                 .withHubLease(c.getDuration("hub-lease"));
     }
 
+    /** What one bundle may extract to, from {@code smalti.components.bundles}. */
+    static io.smalti.bundle.Limits bundleLimits(Config components) {
+        Config b = components.getConfig("bundles");
+        long entries = b.getLong("max-entries");
+        if (entries < 1 || entries > 1_000_000) {
+            throw new IllegalArgumentException("smalti.components.bundles.max-entries must be 1..1000000, got " + entries);
+        }
+        long total = positiveBytes(b, "max-unpacked-size");
+        long file = positiveBytes(b, "max-file-size");
+        return new io.smalti.bundle.Limits((int) entries, file, total);
+    }
+
+    /** The largest bundle archive a push may send, from {@code smalti.components.bundles.max-size}. */
+    static long maxBundleBytes(Config components) {
+        return positiveBytes(components.getConfig("bundles"), "max-size");
+    }
+
+    private static long positiveBytes(Config bundles, String key) {
+        long v = bundles.getBytes(key);
+        if (v < 1) {
+            throw new IllegalArgumentException("smalti.components.bundles." + key + " must be at least 1 byte, got " + v);
+        }
+        return v;
+    }
+
     /** The driver {@code smalti.components.driver} names, for these settings. */
     static ContainerDriver driver(NodeSettings settings, ContainerSettings cs) {
         String driverName = settings.config().getString("smalti.components.driver").toLowerCase(Locale.ROOT);
@@ -106,7 +131,8 @@ final class ComponentWiring {
         // is the containers' liveness. Every 250 ms it cost an idle node with 3-4 instances 0.5 % of a core; at
         // 500 ms a container that ends is failed within about a second.
         Components.Settings s = new Components.Settings(settings.dataDir(), trusted, c.getDuration("lost-after"),
-                c.getDuration("terminate-grace"), Duration.ofSeconds(1), Duration.ofMillis(500), Duration.ofSeconds(5));
+                c.getDuration("terminate-grace"), Duration.ofSeconds(1), Duration.ofMillis(500), Duration.ofSeconds(5),
+                bundleLimits(c), maxBundleBytes(c));
         LOG.info("Component instances run on the {} driver{}", driver.name(), driver.isolates() ? "" : " (NO isolation)");
         Components components = Components.start(s, settings.name(), client, ringView, members, driver,
                 new InstanceAgent.HubAccess(hubHost, hub.port(), hub.certificatePem(), enrolment), hub.router()::isConnected,

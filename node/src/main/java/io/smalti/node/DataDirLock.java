@@ -27,20 +27,22 @@ final class DataDirLock implements AutoCloseable {
     }
 
     /**
-     * Creates the directory if needed and locks it.
+     * Creates the directory if needed (0700; an existing one is made 0700: see {@link OwnerOnly}) and locks it.
      *
      * @throws IllegalStateException saying which process holds it, or why the directory is unusable
      */
     static DataDirLock acquire(Path dataDir) {
         try {
-            Files.createDirectories(dataDir);
+            OwnerOnly.directory(dataDir);
         } catch (IOException e) {
             throw new IllegalStateException("cannot create data directory " + dataDir + ": " + e);
         }
         Path file = dataDir.resolve(FILE_NAME);
         FileChannel ch = null;
         try {
-            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            ch = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(OwnerOnly.FILE));
+            OwnerOnly.restrict(file, OwnerOnly.FILE, false); // made by an earlier version: 0644
             FileLock lock;
             try {
                 lock = ch.tryLock();

@@ -70,7 +70,7 @@ final class HarnessArchive {
         Path tmp = archive.resolveSibling(archive.getFileName() + ".tmp");
         Path log = archive.resolveSibling("archive.log");
         try {
-            Files.createDirectories(archive.getParent());
+            OwnerOnly.directory(archive.getParent()); // the archive itself stays 0644: containers' ids read it
             Files.deleteIfExists(tmp);
             Files.deleteIfExists(classList);
             long t0 = System.nanoTime();

@@ -163,12 +163,15 @@ public final class NodeAgent {
         }
         io.smalti.component.Components started2 = components;
         typeNameOf.set(id -> started2.agent().typeName(id).orElse(""));
+        // The journal, the ring, the hub's key and the components' directories exist now: owner-only, like the
+        // data directory itself (DataDirLock made it so).
+        OwnerOnly.restrictDataDir(settings.dataDir());
         io.smalti.node.controller.PeerView peers = watchPeers(system, members);
         ApiGuard guard = new ApiGuard(credentials.cluster(), settings.api().host(), apiHosts(settings.api().host()),
                 settings.api().port(),
                 credentials::revoked);
         RestApi api = new RestApi(system, settings.name(), ringView, directory, started, hub, components, peers, startedAt,
-                guard, credentials, hubTls);
+                settings.apiMaxBody(), guard, credentials, hubTls);
         ServerBinding binding;
         try {
             // Each connection takes the node's current certificate; a client certificate is required.

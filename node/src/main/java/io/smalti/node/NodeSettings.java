@@ -19,11 +19,13 @@ import java.util.List;
  * A node agent's settings: the {@code smalti} section of its configuration, validated, plus the Pekko
  * configuration derived from it. Immutable.
  *
+ * @param apiMaxBody the largest request body of the REST API's routes but the bundle push, in bytes
  * @param config the whole resolved configuration the actor system runs with
  */
 public record NodeSettings(String clusterName, String name, Path dataDir, HostPort cluster, List<HostPort> seeds,
-                           HostPort api, RingSettings ring, VnodeSettings vnode, String journal, Duration leaveHandoffTimeout,
-                           HubSettings hub, io.smalti.node.security.SecuritySettings security, Config config) {
+                           HostPort api, long apiMaxBody, RingSettings ring, VnodeSettings vnode, String journal,
+                           Duration leaveHandoffTimeout, HubSettings hub, io.smalti.node.security.SecuritySettings security,
+                           Config config) {
 
     /** A host and TCP port. */
     public record HostPort(String host, int port) {
@@ -142,8 +144,15 @@ public record NodeSettings(String clusterName, String name, Path dataDir, HostPo
                 .withValue("pekko.coordinated-shutdown.phases.before-cluster-shutdown.timeout",
                         ConfigValueFactory.fromAnyRef(s.getDuration("node.leave-handoff-timeout").plusSeconds(10)));
         HubSettings hub = hubSettings(s.getConfig("hub"));
+        long apiMaxBody = s.getBytes("node.api.max-body");
+        if (apiMaxBody < 1 || apiMaxBody > 1L << 30) {
+            throw new IllegalArgumentException("smalti.node.api.max-body must be 1 byte..1 GiB, got " + apiMaxBody + " bytes");
+        }
+        // Read when the components start, after the journal: checked here too, so that a bad one stops the start at once.
+        ComponentWiring.bundleLimits(s.getConfig("components"));
+        ComponentWiring.maxBundleBytes(s.getConfig("components"));
         io.smalti.node.security.SecuritySettings security = io.smalti.node.security.SecuritySettings.from(s, dataDir);
-        return new NodeSettings(clusterName, name, dataDir, cluster, List.copyOf(seeds), api, ring, vnode, journal,
+        return new NodeSettings(clusterName, name, dataDir, cluster, List.copyOf(seeds), api, apiMaxBody, ring, vnode, journal,
                 s.getDuration("node.leave-handoff-timeout"), hub, security,
                 pekko.withFallback(journalConfig).withFallback(c).resolve());
     }

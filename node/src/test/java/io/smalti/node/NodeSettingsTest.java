@@ -40,6 +40,11 @@ class NodeSettingsTest {
         assertTrue(s.config().getString("pekko-persistence-jdbc.shared-databases.smalti.db.url")
                 .startsWith("jdbc:h2:file:" + s.dataDir().resolve("journal")));
         assertEquals("h2 " + s.dataDir().resolve("journal.mv.db"), s.journal());
+        // Request bodies: 1 MiB for JSON, 256 MiB for a bundle push (docs/bundles.md), extraction bounded too.
+        assertEquals(1L << 20, s.apiMaxBody());
+        var components = s.config().getConfig("smalti.components");
+        assertEquals(256L << 20, ComponentWiring.maxBundleBytes(components));
+        assertEquals(new io.smalti.bundle.Limits(4096, 256L << 20, 1L << 30), ComponentWiring.bundleLimits(components));
         // Security is on by default: TLS between nodes, certificates an hour long, the CA in the data directory.
         assertEquals("tls-tcp", s.config().getString("pekko.remote.artery.transport"));
         assertEquals(java.time.Duration.ofHours(1), s.security().certificateLifetime());
@@ -98,6 +103,15 @@ class NodeSettingsTest {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> NodeSettings.load(null, with("smalti.node.name = \"a b\"")))
                 .getMessage().contains("must not contain spaces"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.node.api.max-body = 0")))
+                .getMessage().contains("smalti.node.api.max-body must be 1 byte..1 GiB, got 0 bytes"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.components.bundles.max-size = 0")))
+                .getMessage().contains("smalti.components.bundles.max-size must be at least 1 byte, got 0"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> NodeSettings.load(null, ConfigFactory.parseString("smalti.components.bundles.max-entries = 0")))
+                .getMessage().contains("smalti.components.bundles.max-entries must be 1..1000000, got 0"));
         Path broken = dir.resolve("broken.conf");
         Files.writeString(broken, "smalti.node { name = ");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> NodeSettings.load(broken, KEY))

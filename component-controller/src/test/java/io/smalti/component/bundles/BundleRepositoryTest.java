@@ -204,6 +204,10 @@ class BundleRepositoryTest {
         assertEquals("hello from " + name, Files.readString(root.resolve("app/hello.txt")));
         assertEquals(name, Manifest.parse(Files.readAllBytes(root.resolve("bundle.json"))).name());
         assertEquals(root, get(other.fetch(b.digest())), "a second fetch uses the cache");
+        // The cache is owner-only, like the node's data directory; the bundle in it stays readable by containers' ids.
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(root.getParent())));
+        assertEquals("rwxr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(root)));
     }
 
     @Test
@@ -246,6 +250,56 @@ class BundleRepositoryTest {
         BundleException e = failure(BundleException.class, other.fetch(b.digest()));
         assertEquals("bundle " + b.digest() + " fetched with digest " + BundleArchive.digest(bad), e.getMessage());
         assertFalse(Files.exists(base.resolve("cache-corrupt-" + name).resolve(b.digest())), "nothing extracted");
+    }
+
+    @Test
+    void aBundleOverTheRepositorysLimitIsRefusedAndLeavesNothing() throws IOException {
+        Path cache = base.resolve("cache-small");
+        BundleRepository r = new BundleRepository(records, cache, List.of(trusted), Limits.DEFAULTS, 1024, blocking);
+        byte[] data = new byte[4096];
+        new Random(7).nextBytes(data);
+        Signed b = TestBundles.sign(TestBundles.build(base, TestBundles.manifest(ComponentRing.newName("small"), "1", "64M"),
+                Map.of("data.bin", data)), key);
+        BundleException e = failure(BundleException.class, r.store(b.archive(), b.signature()));
+        assertEquals("the bundle has " + b.archive().length + " bytes, more than the limit of 1024", e.getMessage());
+        assertEquals(Optional.empty(), stored(b.digest()));
+        try (Stream<Path> left = Files.list(cache)) {
+            assertEquals(List.of(), left.toList(), "no upload or scratch file is left");
+        }
+    }
+
+    @Test
+    void aPushLeftHalfWayIsRemovedAtTheNextStart() throws IOException {
+        Path cache = base.resolve("cache-leftovers");
+        BundleRepository r = new BundleRepository(records, cache, List.of(trusted), Limits.DEFAULTS, blocking);
+        Path upload = r.newUpload();
+        Files.write(upload, new byte[100]);
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(upload)));
+        Path extracted = Files.createDirectories(cache.resolve("0".repeat(64)));
+        r.removeLeftovers();
+        try (Stream<Path> left = Files.list(cache)) {
+            assertEquals(List.of(extracted), left.toList(), "the upload is gone, the extracted bundle stays");
+        }
+    }
+
+    /** More chunks than are written or read at once: stored in order and fetched whole. */
+    @Test
+    void aBundleOfManyChunksRoundTripsFromAFile() throws IOException {
+        String name = ComponentRing.newName("many");
+        byte[] data = new byte[5 << 20];
+        new Random(43).nextBytes(data);
+        byte[] archive = TestBundles.build(base, TestBundles.manifest(name, "1.0", "64M"), Map.of("data/blob.bin", data));
+        Signed b = TestBundles.sign(archive, key);
+        Path file = Files.write(base.resolve(name + ".tar.gz"), archive);
+        BundleMeta m = get(repo.store(file, b.signature())).meta();
+        assertTrue(m.getChunks() > 2 * BundleRepository.CHUNKS_IN_FLIGHT, m.getChunks() + " chunks");
+        assertTrue(Files.exists(file), "the caller's file is left to the caller");
+        for (int i : new int[] {0, BundleRepository.CHUNKS_IN_FLIGHT, m.getChunks() - 1}) {
+            ByteString chunk = get(records.getBytes(ComponentKeys.chunk(b.digest(), i))).orElseThrow();
+            assertEquals(ByteString.copyFrom(archive, i * BundleRepository.CHUNK_SIZE, chunk.size()), chunk, "chunk " + i);
+        }
+        Path root = get(repository("cache-many-" + name).fetch(b.digest()));
+        assertArrayEquals(data, Files.readAllBytes(root.resolve("data/blob.bin")));
     }
 
     @Test

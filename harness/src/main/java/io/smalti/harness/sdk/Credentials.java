@@ -9,7 +9,8 @@ import java.util.concurrent.CompletableFuture;
  * Operations on credentials of the node's vault, run by the node's credentials service for this component: the
  * component gets MACs, signatures and headers, never the secrets. Which operations a component may run on which
  * credential is the vault's policy (by component type or id; nothing is allowed by default): a denial fails with
- * {@link ErrorCode#FORBIDDEN}, an unknown credential with {@link ErrorCode#UNKNOWN_TARGET}. Thread-safe.
+ * {@link ErrorCode#FORBIDDEN} (whether or not the credential exists), a granted name that holds no credential with
+ * {@link ErrorCode#UNKNOWN_TARGET}. Thread-safe.
  */
 public interface Credentials {
     /** A signature, its algorithm (e.g. SHA256withECDSA, Ed25519) and the public key that verifies it (DER). */

@@ -12,6 +12,8 @@ import io.smalti.protocol.component.InstanceStatus;
 import io.smalti.protocol.component.TypeRecord;
 import io.smalti.ring.vnode.VnodeTransport;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Comparator;
@@ -24,34 +26,42 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.RequestEntity;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.FileIO;
 
 /**
  * The component controller's REST endpoints (docs/api.md, "Components"): bundles, types, instances and
  * node drains. Any node answers; handlers never block.
  */
 final class ComponentRoutes extends AllDirectives {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ComponentRoutes.class);
     /** The signature header of a pushed bundle: base64 of the detached signature file. */
     static final String SIGNATURE_HEADER = "Smalti-Signature";
-    private static final int MAX_JSON = 64 * 1024;
 
     private final ComponentController controller;
     private final BundleRepository bundles;
     private final Supplier<SortedSet<String>> listedNodes;
+    private final BodyLimit jsonLimit;
+    /** The bundle push: the repository's largest archive. */
+    private final BodyLimit bundleLimit;
     private final Materializer materializer;
 
     /**
      * @param listedNodes the nodes {@code GET /v1/nodes} lists (members and departed ones): the nodes an operator
      *     can drain, besides those the controller knows by their node records
+     * @param jsonLimit the limit of every JSON body (the bundle push takes up to the repository's largest archive)
      */
     ComponentRoutes(ComponentController controller, BundleRepository bundles, Supplier<SortedSet<String>> listedNodes,
-                    Materializer materializer) {
+                    BodyLimit jsonLimit, Materializer materializer) {
         this.controller = controller;
         this.bundles = bundles;
         this.listedNodes = listedNodes;
+        this.jsonLimit = jsonLimit;
+        this.bundleLimit = new BodyLimit(bundles.maxArchiveBytes());
         this.materializer = materializer;
     }
 
@@ -88,8 +98,8 @@ final class ComponentRoutes extends AllDirectives {
                                 Json.response(StatusCodes.OK, new BundlesBody(list.stream()
                                         .sorted(Comparator.comparing(BundleMeta::getName).thenComparing(BundleMeta::getStoredAtMillis))
                                         .map(ComponentRoutes::bundle).toList())))))),
-                        post(() -> headerValueByName(SIGNATURE_HEADER, sig -> withSizeLimit(BundleRepository.MAX_BUNDLE_BYTES,
-                                () -> bytes(archive -> push(archive, sig))))))),
+                        post(() -> headerValueByName(SIGNATURE_HEADER, sig -> bundleLimit.apply(() ->
+                                extractRequestEntity(entity -> completeWithFuture(push(entity, sig)))))))),
                 path(segment("v1").slash("bundles").slash(segment()), digest -> get(() -> completeWithFuture(guard(() ->
                         bundles.meta(digest).thenApply(m -> m.map(b -> Json.response(StatusCodes.OK, bundle(b)))
                                 .orElse(Json.error(StatusCodes.NOT_FOUND, "no bundle " + digest + " is stored"))))))),
@@ -175,7 +185,11 @@ final class ComponentRoutes extends AllDirectives {
         });
     }
 
-    private CompletionStage<HttpResponse> push(byte[] archive, String signatureHeader) {
+    /**
+     * Streams the pushed archive to a file in the repository's directory (a bundle may be 256 MiB: never in memory
+     * whole), then verifies and stores it from there; the file is deleted whatever the outcome.
+     */
+    private CompletionStage<HttpResponse> push(RequestEntity entity, String signatureHeader) {
         byte[] signature;
         try {
             signature = Base64.getDecoder().decode(signatureHeader.trim());
@@ -183,8 +197,26 @@ final class ComponentRoutes extends AllDirectives {
             return CompletableFuture.completedFuture(Json.error(StatusCodes.BAD_REQUEST,
                     SIGNATURE_HEADER + " must be the base64 of the bundle's signature file: " + e.getMessage()));
         }
-        return guard(() -> bundles.store(archive, signature).thenApply(s ->
-                Json.response(s.created() ? StatusCodes.CREATED : StatusCodes.OK, bundle(s.meta()))));
+        Path file;
+        try {
+            file = bundles.newUpload();
+        } catch (IOException e) {
+            entity.discardBytes(materializer);
+            return CompletableFuture.completedFuture(Json.error(StatusCodes.INTERNAL_SERVER_ERROR,
+                    "cannot receive the bundle on this node: " + e.getMessage()));
+        }
+        return VnodeTransport.adopt(entity.getDataBytes().runWith(FileIO.toPath(file), materializer),
+                        materializer.executionContext())
+                .thenCompose(written -> bundles.store(file, signature))
+                .thenApply(s -> Json.response(s.created() ? StatusCodes.CREATED : StatusCodes.OK, bundle(s.meta())))
+                .exceptionally(Json::failure)
+                .whenComplete((r, err) -> {
+                    try {
+                        Files.deleteIfExists(file);
+                    } catch (IOException e) {
+                        LOG.warn("Cannot delete {}: {}", file, e.getMessage());
+                    }
+                });
     }
 
     private CompletionStage<List<InstanceBody>> withTypeNames(List<InstanceView> views) {
@@ -256,7 +288,7 @@ final class ComponentRoutes extends AllDirectives {
     }
 
     private Route json(Function<JsonNode, CompletionStage<HttpResponse>> handler) {
-        return withSizeLimit(MAX_JSON, () -> bytes(b -> guard(() -> {
+        return jsonLimit.apply(() -> bytes(b -> guard(() -> {
             JsonNode body;
             try {
                 body = Json.mapper().readTree(b);

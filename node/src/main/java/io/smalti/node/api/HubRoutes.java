@@ -37,16 +37,16 @@ import org.apache.pekko.stream.Materializer;
  * and casts from tools. Calls run as this node's tool session; handlers never block.
  */
 final class HubRoutes extends AllDirectives {
-    /** Largest request body (a call's input, an attribute value): the hub's own frame limit applies too. */
-    private static final int MAX_BODY = 1 << 20;
-
     private final String selfName;
     private final Hub hub;
+    /** A call's input, an attribute value: the hub's own frame limit applies too. */
+    private final BodyLimit limit;
     private final Materializer materializer;
 
-    HubRoutes(String selfName, Hub hub, Materializer materializer) {
+    HubRoutes(String selfName, Hub hub, BodyLimit limit, Materializer materializer) {
         this.selfName = selfName;
         this.hub = hub;
+        this.limit = limit;
         this.materializer = materializer;
     }
 
@@ -92,7 +92,7 @@ final class HubRoutes extends AllDirectives {
     }
 
     private Route body(java.util.function.Function<byte[], CompletionStage<HttpResponse>> handler) {
-        return withSizeLimit(MAX_BODY, () -> extractRequestEntity(entity -> completeWithFuture(
+        return limit.apply(() -> extractRequestEntity(entity -> completeWithFuture(
                 VnodeTransport.adopt(entity.toStrict(5_000, materializer), materializer.executionContext())
                         .thenCompose(strict -> handler.apply(strict.getData().toArray())))));
     }

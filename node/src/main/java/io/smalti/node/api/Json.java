@@ -58,6 +58,10 @@ final class Json {
 
     /** The response for a failed read or write: its status follows the failure's code. */
     static HttpResponse failure(Throwable err) {
+        HttpResponse tooLarge = BodyLimit.tooLarge(err);
+        if (tooLarge != null) {
+            return tooLarge;
+        }
         Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
         if (cause instanceof VnodeClient.VnodeException v) {
             StatusCode status = switch (v.code()) {

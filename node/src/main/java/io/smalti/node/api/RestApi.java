@@ -51,9 +51,10 @@ public final class RestApi extends AllDirectives {
     private final SecurityRoutes securityRoutes;
     private final VaultRoutes vaultRoutes;
 
+    /** @param maxBody the largest request body of every route but the bundle push (which takes the repository's) */
     public RestApi(ActorSystem<?> system, String selfName, RingView ringView, NodeDirectory.View directory,
                    Vnodes vnodes, io.smalti.hub.Hub hub, io.smalti.component.Components components,
-                   io.smalti.node.controller.PeerView peers, Instant startedAt, ApiGuard guard,
+                   io.smalti.node.controller.PeerView peers, Instant startedAt, long maxBody, ApiGuard guard,
                    io.smalti.node.security.NodeCredentials credentials, io.smalti.node.security.NodeHubTls hubTls) {
         this.guard = guard;
         java.util.concurrent.Executor blocking = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
@@ -65,16 +66,17 @@ public final class RestApi extends AllDirectives {
                 Materializer.matFromSystem(system), blocking, guard.selfApi());
         this.vaultRoutes = new VaultRoutes(credentials, Materializer.matFromSystem(system), blocking);
         this.peers = peers;
+        BodyLimit bodyLimit = new BodyLimit(maxBody);
         this.cluster = Cluster.get(system);
         this.selfName = selfName;
         this.ringView = ringView;
         this.directory = directory;
         this.vnodes = vnodes;
-        this.vnodeRoutes = new VnodeRoutes(selfName, vnodes, Materializer.matFromSystem(system));
-        this.hubRoutes = new HubRoutes(selfName, hub, Materializer.matFromSystem(system));
+        this.vnodeRoutes = new VnodeRoutes(selfName, vnodes, bodyLimit, Materializer.matFromSystem(system));
+        this.hubRoutes = new HubRoutes(selfName, hub, bodyLimit, Materializer.matFromSystem(system));
         this.components = components;
         this.componentRoutes = new ComponentRoutes(components.controller(), components.bundles(), this::listedNodes,
-                Materializer.matFromSystem(system));
+                bodyLimit, Materializer.matFromSystem(system));
         this.startedAt = startedAt;
     }
 
@@ -279,7 +281,8 @@ public final class RestApi extends AllDirectives {
     private static ExceptionHandler exceptions() {
         return ExceptionHandler.newBuilder()
                 .match(IllegalArgumentException.class, e -> completeStatic(StatusCodes.BAD_REQUEST, e.getMessage()))
-                .match(RuntimeException.class, e -> completeStatic(StatusCodes.INTERNAL_SERVER_ERROR, e.toString()))
+                // Json.failure maps what it knows (a body over its route's limit: 413) and words the rest as a 500.
+                .match(RuntimeException.class, e -> new AllDirectives() {}.complete(Json.failure(e)))
                 .build();
     }
 

@@ -31,12 +31,15 @@ final class VnodeRoutes extends AllDirectives {
     private final String selfName;
     private final Vnodes vnodes;
     private final KvClient kv;
+    /** The most of a value's body that is read; one over {@link #MAX_VALUE_BYTES} but within it is refused once read. */
+    private final BodyLimit limit;
     private final Materializer materializer;
 
-    VnodeRoutes(String selfName, Vnodes vnodes, Materializer materializer) {
+    VnodeRoutes(String selfName, Vnodes vnodes, BodyLimit limit, Materializer materializer) {
         this.selfName = selfName;
         this.vnodes = vnodes;
         this.kv = new KvClient(vnodes.client());
+        this.limit = limit;
         this.materializer = materializer;
     }
 
@@ -67,9 +70,9 @@ final class VnodeRoutes extends AllDirectives {
         int w = vnodes.client().settings().writeQuorum();
         return concat(
                 get(() -> parameterOptional("r", rq -> completeWithFuture(read(key, quorum(rq, r))))),
-                put(() -> parameterOptional("w", wq -> extractRequestEntity(entity -> completeWithFuture(
+                put(() -> parameterOptional("w", wq -> limit.apply(() -> extractRequestEntity(entity -> completeWithFuture(
                         VnodeTransport.adopt(entity.toStrict(5_000, materializer), materializer.executionContext())
-                                .thenCompose(strict -> write(key, strict.getData(), quorum(wq, w))))))),
+                                .thenCompose(strict -> write(key, strict.getData(), quorum(wq, w)))))))),
                 delete(() -> parameterOptional("w", wq -> completeWithFuture(delete(key, quorum(wq, w))))));
     }
 

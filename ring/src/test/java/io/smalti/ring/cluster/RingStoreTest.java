@@ -18,7 +18,7 @@ class RingStoreTest {
     Path dir;
 
     @Test
-    void storesAndReloadsTheLastRing() {
+    void storesAndReloadsTheLastRing() throws Exception {
         RingStore store = new RingStore(dir);
         assertTrue(store.load().isEmpty());
         Ring r1 = Ring.of(1, 3, Claim.claim(null, 64, List.of("a", "b", "c"), 3).owners(), "a", 10);
@@ -27,6 +27,8 @@ class RingStoreTest {
         store.save(r2);
         assertEquals(r2, new RingStore(dir).load().orElseThrow());
         assertTrue(Files.notExists(dir.resolve(RingStore.FILE_NAME + ".tmp")));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(dir.resolve(RingStore.FILE_NAME))), "readable by the node's user only");
     }
 
     @Test
