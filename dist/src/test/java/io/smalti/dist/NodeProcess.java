@@ -50,6 +50,20 @@ final class NodeProcess {
     /** What the node reads on its standard input (a join token), or null. */
     private String stdin;
 
+    /** Starts a node forming its own cluster with exactly these credential flags (for nodes that must not start). */
+    static NodeProcess startWithFlags(Path workDir, String name, String host, List<String> credentialFlags)
+            throws IOException {
+        int clusterPort = Dist.freePort(host);
+        int apiPort = Dist.freePort(host);
+        Path dir = workDir.resolve(name);
+        Files.createDirectories(dir);
+        List<String> cmd = new ArrayList<>(List.of(Dist.launcher().toString(), "node", "start", "--name", name,
+                "--host", host, "--port", Integer.toString(clusterPort), "--api-port", Integer.toString(apiPort),
+                "--data-dir", dir.resolve("data").toString(), "--driver", "process"));
+        cmd.addAll(credentialFlags);
+        return new NodeProcess(name, host, clusterPort, apiPort, dir.resolve("data"), dir.resolve("node.log"), List.copyOf(cmd));
+    }
+
     /**
      * Starts a node of a new machine with no CA, joining {@code seed} with {@code joinToken} (given on its standard
      * input) and the cluster's master key file.

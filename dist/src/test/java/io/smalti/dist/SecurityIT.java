@@ -176,6 +176,41 @@ class SecurityIT {
         }
     }
 
+    @Test
+    void aNodeWhoseCaKeyWasAlteredOrWhoseMasterKeyIsWrongRefusesToStartSayingWhy() throws Exception {
+        // The CA key file altered (one bit): the credentials service refuses it, the node says so and exits 2.
+        NodeProcess tampered = startBroken("tampered", "127.0.20.6", credentials -> {
+            Path key = credentials.resolve("ca-key.sealed");
+            byte[] b = Files.readAllBytes(key);
+            b[b.length - 3] ^= 1;
+            Files.write(key, b);
+        }, Dist.credentials().resolve("master.key"));
+        Dist.await(Duration.ofSeconds(90), "the tampered node to exit", () -> tampered.isAlive() ? null : true);
+        assertTrue(tampered.logText().contains("was altered"), tampered.logText());
+        // Another cluster's master key file: refused as not this CA's key.
+        NodeProcess wrongKey = startBroken("wrongkey", "127.0.20.7", credentials -> { },
+                Dist.newCredentials("smalti").resolve("master.key"));
+        Dist.await(Duration.ofSeconds(90), "the node with a wrong master key to exit", () -> wrongKey.isAlive() ? null : true);
+        assertTrue(wrongKey.logText().contains("is not the one these credentials"), wrongKey.logText());
+    }
+
+    interface Damage {
+        void apply(Path credentials) throws IOException;
+    }
+
+    /** A node with a copy of the test CA that {@code damage} altered, and {@code masterKey} as its master key file. */
+    private NodeProcess startBroken(String name, String host, Damage damage, Path masterKey) throws IOException {
+        Path dir = work.resolve(name);
+        Path data = dir.resolve("data");
+        Files.createDirectories(dir);
+        List<String> flags = new ArrayList<>(Dist.credentialsFor(data));
+        damage.apply(dir.resolve("credentials"));
+        flags.set(flags.indexOf("--master-key-file") + 1, masterKey.toString());
+        NodeProcess n = NodeProcess.startWithFlags(work, name, host, flags);
+        nodes.add(n);
+        return n;
+    }
+
     private static String cmdline(ProcessHandle p) {
         return read(Path.of("/proc", Long.toString(p.pid()), "cmdline")).replace('\0', ' ');
     }
