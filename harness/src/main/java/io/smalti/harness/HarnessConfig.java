@@ -41,6 +41,8 @@ public final class HarnessConfig {
     private final String hubHost;
     private final int hubPort;
     private final X509Certificate hubCertificate;
+    /** The hub's node certificate when the configuration pins it after the CA's, else null. */
+    private final X509Certificate hubNodeCertificate;
     private final String enrolToken;
     private final List<String> command;
     private final Map<String, String> environment;
@@ -53,7 +55,7 @@ public final class HarnessConfig {
     private final List<String> groups;
     private final long hubLeaseMillis;
 
-    private HarnessConfig(String component, String hubHost, int hubPort, X509Certificate hubCertificate,
+    private HarnessConfig(String component, String hubHost, int hubPort, List<X509Certificate> hubCertificate,
             String enrolToken, List<String> command, Map<String, String> environment, Path directory, Path socket,
             long graceMillis, int maxFrame, long reconnectInitialMillis, long reconnectMaxMillis, List<String> groups,
             long hubLeaseMillis) {
@@ -62,7 +64,8 @@ public final class HarnessConfig {
         this.component = component;
         this.hubHost = hubHost;
         this.hubPort = hubPort;
-        this.hubCertificate = hubCertificate;
+        this.hubCertificate = hubCertificate.get(0);
+        this.hubNodeCertificate = hubCertificate.size() > 1 ? hubCertificate.get(1) : null;
         this.enrolToken = enrolToken;
         this.command = List.copyOf(command);
         this.environment = Map.copyOf(environment);
@@ -109,7 +112,7 @@ public final class HarnessConfig {
         if (port == -1) {
             throw new ConfigException("hub.port", "missing");
         }
-        X509Certificate certificate = certificate(hub);
+        List<X509Certificate> certificate = certificates(hub);
         String token = optionalText(hub, "token", "hub.token");
         if (token == null || token.isBlank()) {
             throw new ConfigException("hub.token", "missing: the one-time token this harness redeems at its hub for its "
@@ -207,7 +210,8 @@ public final class HarnessConfig {
                 socket.toAbsolutePath(), grace, maxFrame, initial, max, groups, lease);
     }
 
-    private static X509Certificate certificate(Map<String, Object> hub) throws ConfigException {
+    /** The CA certificate, optionally followed by the hub's current node certificate (pinned). */
+    private static List<X509Certificate> certificates(Map<String, Object> hub) throws ConfigException {
         String pem = optionalText(hub, "certificate", "hub.certificate");
         String file = optionalText(hub, "certificateFile", "hub.certificateFile");
         String field;
@@ -228,8 +232,16 @@ public final class HarnessConfig {
             throw new ConfigException("hub.certificate", "missing (give hub.certificate or hub.certificateFile)");
         }
         try {
-            return (X509Certificate) CertificateFactory.getInstance("X.509")
-                    .generateCertificate(new ByteArrayInputStream(bytes));
+            List<X509Certificate> certs = new ArrayList<>();
+            for (java.security.cert.Certificate c : CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(bytes))) {
+                certs.add((X509Certificate) c);
+            }
+            if (certs.isEmpty() || certs.size() > 2) {
+                throw new ConfigException(field, "expected the CA certificate, optionally followed by the hub's, not "
+                        + certs.size() + " certificates");
+            }
+            return certs;
         } catch (CertificateException | RuntimeException e) {
             throw new ConfigException(field, "not a PEM X.509 certificate (" + e.getMessage() + ")");
         }
@@ -386,6 +398,11 @@ public final class HarnessConfig {
     /** The cluster CA's certificate: the hub's certificate must be a node certificate it issued. */
     public X509Certificate hubCertificate() {
         return hubCertificate;
+    }
+
+    /** The hub's node certificate as it was when the harness started (pinned: a byte compare), or null. */
+    public X509Certificate hubNodeCertificate() {
+        return hubNodeCertificate;
     }
 
     /** The one-time token redeemed (once) for this harness's own certificate. */

@@ -97,7 +97,7 @@ final class HubConnector {
         // to nodes: hostname verification is off, the subject is checked instead.
         this.enrolSsl = SslContextBuilder.forClient()
                 .sslProvider(provider)
-                .trustManager(new CaTrustManager(config.hubCertificate()))
+                .trustManager(new CaTrustManager(config.hubCertificate(), config.hubNodeCertificate()))
                 .endpointIdentificationAlgorithm(null)
                 .build();
         this.backoff = config.reconnectInitialMillis();
@@ -108,7 +108,7 @@ final class HubConnector {
         return SslContextBuilder.forClient()
                 .sslProvider(provider)
                 .keyManager(keys.getPrivate(), own, config.hubCertificate())
-                .trustManager(new CaTrustManager(config.hubCertificate()))
+                .trustManager(new CaTrustManager(config.hubCertificate(), config.hubNodeCertificate()))
                 .endpointIdentificationAlgorithm(null)
                 .build();
     }

@@ -44,4 +44,21 @@ class CaTrustManagerTest {
         assertThrows(CertificateException.class, () -> tm.checkClientTrusted(
                 new X509Certificate[] {issue(ca, "node", now, Duration.ofHours(1))}, "EC"));
     }
+
+    @Test
+    void aPinnedHubCertificateIsTrustedByItsBytesAndAnotherStillByTheCa() throws Exception {
+        ClusterCa ca = HubStub.testCa(dir.resolve("p"));
+        Instant now = Instant.now();
+        X509Certificate current = issue(ca, "node", now, Duration.ofHours(1));
+        X509Certificate renewed = issue(ca, "node", now, Duration.ofHours(1));
+        CaTrustManager tm = new CaTrustManager(ca.certificate(), current);
+        assertDoesNotThrow(() -> tm.checkServerTrusted(new X509Certificate[] {current}, "EC"));
+        assertDoesNotThrow(() -> tm.checkServerTrusted(new X509Certificate[] {renewed}, "EC"), "the hub renewed since");
+        X509Certificate expired = issue(ca, "node", now.minus(Duration.ofHours(3)), Duration.ofHours(1));
+        assertThrows(CertificateException.class, () -> new CaTrustManager(ca.certificate(), expired)
+                .checkServerTrusted(new X509Certificate[] {expired}, "EC"), "a pinned certificate past its validity");
+        ClusterCa other = HubStub.testCa(dir.resolve("q"));
+        assertThrows(CertificateException.class, () -> tm.checkServerTrusted(
+                new X509Certificate[] {issue(other, "node", now, Duration.ofHours(1))}, "EC"));
+    }
 }

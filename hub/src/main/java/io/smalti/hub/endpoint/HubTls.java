@@ -31,6 +31,9 @@ public interface HubTls {
     /** A renewed certificate for a component whose current certificate was verified. */
     CompletionStage<Issued> renew(String component, byte[] publicKey);
 
-    /** The cluster CA certificate in PEM form: what harnesses trust for their hub. */
+    /**
+     * What harnesses trust for their hub, PEM: the cluster CA certificate, optionally followed by the hub's current
+     * certificate (which a harness pins).
+     */
     String caPem();
 }
