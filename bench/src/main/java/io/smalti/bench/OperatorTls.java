@@ -10,14 +10,10 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * How the benchmarks reach a node's REST API now that it is HTTPS with a required client certificate: the operator
@@ -39,19 +35,7 @@ public final class OperatorTls {
             X509Certificate cert = Pem.parseCertificate(Files.readAllBytes(dir.resolve("operator.pem")));
             X509Certificate ca = Pem.parseCertificate(Files.readAllBytes(dir.resolve("ca.pem")));
             PrivateKey key = Pem.parsePrivateKey(Files.readString(dir.resolve("operator-key.pem")));
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            ks.setKeyEntry("operator", key, new char[0], new Certificate[] {cert, ca});
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, new char[0]);
-            KeyStore ts = KeyStore.getInstance("PKCS12");
-            ts.load(null, null);
-            ts.setCertificateEntry("ca", ca);
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-            tmf.init(ts);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-            return ctx;
+            return io.smalti.credentials.ca.TlsContexts.context("TLS", key, cert, ca);
         } catch (IOException | GeneralSecurityException | RuntimeException e) {
             throw new IllegalStateException("cannot load the operator certificate in " + dir + ": " + e.getMessage(), e);
         }

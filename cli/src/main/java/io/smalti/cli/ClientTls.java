@@ -6,14 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The CLI's TLS identity for the REST API: an operator's (or viewer's) certificate and key, and the cluster CA it
@@ -81,21 +77,8 @@ record ClientTls(Path certificate, Path key, Path ca) {
             X509Certificate own = Pem.parseCertificate(read(certificate, "certificate"));
             X509Certificate caCert = Pem.parseCertificate(read(ca, "cluster CA certificate"));
             PrivateKey privateKey = Pem.parsePrivateKey(new String(read(key, "key"), StandardCharsets.US_ASCII));
-            char[] none = new char[0];
-            KeyStore keys = KeyStore.getInstance("PKCS12");
-            keys.load(null, null);
-            keys.setKeyEntry("operator", privateKey, none, new Certificate[] {own, caCert});
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(keys, none);
-            KeyStore anchors = KeyStore.getInstance("PKCS12");
-            anchors.load(null, null);
-            anchors.setCertificateEntry("cluster-ca", caCert);
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-            tmf.init(anchors);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-            return ctx;
-        } catch (GeneralSecurityException | IOException | IllegalArgumentException e) {
+            return io.smalti.credentials.ca.TlsContexts.context("TLS", privateKey, own, caCert);
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new Smalti.Failure("cannot use the operator certificate " + certificate + ": " + e.getMessage());
         }
     }

@@ -57,20 +57,7 @@ final class Dist {
                     Files.readAllBytes(dir.resolve("ca.pem")));
             java.security.PrivateKey key = io.smalti.credentials.ca.Pem.parsePrivateKey(
                     Files.readString(dir.resolve("operator-key.pem")));
-            java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            ks.setKeyEntry("op", key, new char[0], new java.security.cert.Certificate[] {cert, ca});
-            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
-                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, new char[0]);
-            java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
-            ts.load(null, null);
-            ts.setCertificateEntry("ca", ca);
-            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-            tmf.init(ts);
-            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-            return ctx;
+            return io.smalti.credentials.ca.TlsContexts.context("TLS", key, cert, ca);
         } catch (IOException | java.security.GeneralSecurityException e) {
             throw new IllegalStateException("cannot load the operator certificate in " + dir + ": " + e, e);
         }

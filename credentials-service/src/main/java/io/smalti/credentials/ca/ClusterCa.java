@@ -118,8 +118,7 @@ public final class ClusterCa {
         byte[] pem = master.open(KEY_PURPOSE, Files2.read(dir.resolve(KEY_FILE), "the CA key"),
                 "the CA key " + dir.resolve(KEY_FILE));
         PrivateKey key = Pem.parsePrivateKey(new String(pem, StandardCharsets.US_ASCII));
-        String cluster = Identity.parse(cert.getSubjectX500Principal()).map(Identity.Named::cluster)
-                .orElseGet(() -> dcOf(cert));
+        String cluster = clusterOf(cert);
         ClusterCa ca = new ClusterCa(cluster, cert, key);
         ca.checkPair(dir);
         return ca;
@@ -143,7 +142,12 @@ public final class ClusterCa {
         }
     }
 
-    private static String dcOf(X509Certificate cert) {
+    /**
+     * The cluster a CA certificate is for: its DC.
+     *
+     * @throws CredentialsException when it names none
+     */
+    public static String clusterOf(X509Certificate cert) {
         for (String part : cert.getSubjectX500Principal().getName().split(",")) {
             if (part.startsWith("DC=")) {
                 return part.substring(3);

@@ -71,13 +71,10 @@ public final class NodeCredentials implements AutoCloseable {
         }
         String cluster;
         try {
-            cluster = Identity.of(io.smalti.credentials.ca.Pem.parseCertificate(Files.readAllBytes(
-                    settings.dir().resolve(ClusterCa.CERTIFICATE_FILE)))).map(Identity.Named::cluster).orElse(null);
-        } catch (IOException | IllegalArgumentException e) {
+            cluster = ClusterCa.clusterOf(io.smalti.credentials.ca.Pem.parseCertificate(Files.readAllBytes(
+                    settings.dir().resolve(ClusterCa.CERTIFICATE_FILE))));
+        } catch (IOException | IllegalArgumentException | CredentialsException e) {
             throw new IllegalStateException("cannot read the CA certificate in " + settings.dir() + ": " + e.getMessage(), e);
-        }
-        if (cluster == null) {
-            cluster = caCluster(settings.dir());
         }
         Path socket = socketPath(settings.dir());
         Path log = dataDir.resolve("credentials.log");
@@ -98,20 +95,6 @@ public final class NodeCredentials implements AutoCloseable {
         c.owner.scheduleWithFixedDelay(c::refreshCrlQuietly, settings.crlRefresh().toMillis(),
                 settings.crlRefresh().toMillis(), TimeUnit.MILLISECONDS);
         return c;
-    }
-
-    private static String caCluster(Path dir) {
-        try {
-            for (String part : io.smalti.credentials.ca.Pem.parseCertificate(Files.readAllBytes(
-                    dir.resolve(ClusterCa.CERTIFICATE_FILE))).getSubjectX500Principal().getName().split(",")) {
-                if (part.startsWith("DC=")) {
-                    return part.substring(3);
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read the CA certificate in " + dir + ": " + e, e);
-        }
-        throw new IllegalStateException("the CA certificate in " + dir + " names no cluster");
     }
 
     /** The service's socket: in its own directory, unless that path is too long for a Unix socket (107 bytes). */

@@ -1,44 +1,25 @@
 package io.smalti.node.security;
 
 import io.smalti.credentials.ca.Identity;
+import io.smalti.credentials.ca.TlsContexts;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
 import java.util.Set;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509TrustManager;
 
 /**
- * One certificate of this node with its key and the cluster CA, as JSSE objects: a key manager, a trust manager
- * that accepts what chains to the CA (PKIX), and an SSL context of both. Immutable; replaced whole on renewal.
+ * One certificate of this node with its key and the cluster CA, and an SSL context presenting it and trusting what
+ * chains to the CA (PKIX). Immutable; replaced whole on renewal.
  */
-public record TlsMaterial(PrivateKey key, X509Certificate certificate, X509Certificate ca, SSLContext context,
-                          X509TrustManager trust) {
+public record TlsMaterial(PrivateKey key, X509Certificate certificate, X509Certificate ca, SSLContext context) {
 
     public static TlsMaterial of(PrivateKey key, X509Certificate certificate, X509Certificate ca) {
         try {
-            char[] none = new char[0];
-            KeyStore keys = KeyStore.getInstance("PKCS12");
-            keys.load(null, null);
-            keys.setKeyEntry("node", key, none, new Certificate[] {certificate, ca});
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(keys, none);
-            KeyStore anchors = KeyStore.getInstance("PKCS12");
-            anchors.load(null, null);
-            anchors.setCertificateEntry("cluster-ca", ca);
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-            tmf.init(anchors);
-            X509TrustManager trust = (X509TrustManager) tmf.getTrustManagers()[0];
-            SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-            ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-            return new TlsMaterial(key, certificate, ca, ctx, trust);
-        } catch (GeneralSecurityException | java.io.IOException e) {
+            return new TlsMaterial(key, certificate, ca, TlsContexts.context("TLSv1.3", key, certificate, ca));
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build TLS contexts from the node certificate: " + e, e);
         }
     }
